@@ -1,0 +1,71 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from batchscore import __version__
+from batchscore.api import health, inventory, jobs, models
+from batchscore.api.deps import READ, require
+from batchscore.api.errors import install_error_handlers
+from batchscore.api.middleware import RequestIdMiddleware
+from batchscore.api.schemas import JobIn
+from batchscore.domain.roles import Principal
+from batchscore.service.container import Services
+
+DESCRIPTION = """batchscore scores PMML and ONNX models on IoT measurement data, on schedules.
+The Jobs and Models APIs under `/service/zementis` are wire-compatible with the Cumulocity IoT
+Machine Learning Engine (Zementis). Authenticate with HTTP Basic: `tenant/user:password` or
+`user:password`."""
+
+
+def create_app(svc: Services) -> FastAPI:
+    """Build the ASGI app around already-wired services."""
+    app = FastAPI(
+        title="batchscore",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.services = svc
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    for module in (health, jobs, models, inventory):
+        app.include_router(module.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            extra = JobIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(extra.pop("$defs", {}))
+            components["JobIn"] = extra
+            schema["components"]["securitySchemes"] = {"basic": {"type": "http", "scheme": "basic"}}
+            schema["security"] = [{"basic": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    # The spec and the docs are served behind the same login as the API (only /health is open).
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_json(principal: Principal = require(READ)) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(principal: Principal = require(READ)) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="batchscore API")
+
+    return app

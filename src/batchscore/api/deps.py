@@ -1,0 +1,75 @@
+"""Request-scoped helpers: the services, the authenticated principal, bounded body reading."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from batchscore.domain.roles import Principal, Role
+from batchscore.errors import Forbidden, MalformedRequest, PayloadTooLarge
+from batchscore.service.container import Services
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def require(role: Role) -> Any:
+    """A dependency that authenticates the request and demands ``role``."""
+
+    async def dependency(request: Request) -> Principal:
+        svc = services(request)
+        address = request.client.host if request.client else "-"
+        header = request.headers.get("authorization")
+        principal = await run_in_threadpool(svc.auth.authenticate, header, address)
+        if not principal.has(role):
+            raise Forbidden(f"Access is denied: the role {role.value} is required.")
+        return principal
+
+    return Depends(dependency)
+
+
+READ = Role.ML_READ
+ADMIN = Role.ML_ADMIN
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise MalformedRequest("The Content-Length header is invalid.")
+        if int(declared) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # lets request.form() parse what was read here
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def read_json(request: Request) -> Any:
+    """The request body as JSON, within the configured size; malformed JSON is a 400."""
+    svc = services(request)
+    body = await read_body(request, svc.settings.max_body_bytes)
+    if not body.strip():
+        raise MalformedRequest("The request body is empty; a JSON document is required.")
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        raise MalformedRequest("The JSON document is nested too deeply.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"Malformed JSON: {str(exc)[:200]}.") from None

@@ -1,0 +1,134 @@
+"""Maps the exception hierarchy to HTTP answers, in one place, in the shapes of design §2.2.
+
+Zementis routes answer ``{"errors": [...]}``; Cumulocity-style routes (inventory, measurements)
+and authentication failures answer ``{"error", "message", "info"}``. Nothing answers FastAPI's
+default ``{"detail": ...}`` and no internal detail reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from batchscore.errors import (
+    BatchscoreError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    MalformedRequest,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    SourceError,
+    StoreUnavailable,
+    Unauthorized,
+)
+from batchscore.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+INFO_URL = "https://www.cumulocity.com/guides/reference-guide/#error_reporting"
+CUMULOCITY_PREFIXES = {"/inventory": "inventory", "/measurement": "measurement"}
+
+STATUS: list[tuple[type[BatchscoreError], int]] = [
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (RateLimited, 429),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PayloadTooLarge, 413),
+    (MalformedRequest, 400),
+    (Invalid, 400),
+    (StoreUnavailable, 503),
+    (SourceError, 502),
+]
+
+
+def status_of(exc: BatchscoreError) -> int:
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def cumulocity_area(path: str) -> str | None:
+    for prefix, area in CUMULOCITY_PREFIXES.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return area
+    return None
+
+
+def error_response(request: Request, exc: BatchscoreError) -> JSONResponse:
+    status = status_of(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'Basic realm="batchscore"'
+        body: object = {"error": "general/internalError", "message": "Not authorized!"}
+    elif isinstance(exc, Forbidden | RateLimited):
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        kind = "Forbidden" if isinstance(exc, Forbidden) else "TooManyRequests"
+        body = {"error": f"security/{kind}", "message": str(exc)}
+    elif (area := cumulocity_area(request.url.path)) is not None:
+        if isinstance(exc, Invalid) and not isinstance(exc, MalformedRequest):
+            status = 422
+        body = {"error": f"{area}/{_reason(status)}", "message": str(exc)}
+    else:
+        return JSONResponse({"errors": list(exc.messages)}, status_code=status, headers=headers)
+    assert isinstance(body, dict)
+    body["info"] = INFO_URL
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _reason(status: int) -> str:
+    return {
+        400: "badRequest",
+        404: "Not Found",
+        409: "conflict",
+        413: "payloadTooLarge",
+        422: "validationError",
+        503: "serviceUnavailable",
+    }.get(status, "internalError")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BatchscoreError)
+    async def _known(request: Request, exc: BatchscoreError) -> JSONResponse:
+        if status_of(exc) >= 500:
+            log.warning("request failed: %s", exc)
+        return error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        messages = []
+        for err in exc.errors()[:20]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
+            messages.append(f"{where or 'request'}: {err.get('msg', 'invalid value')}.")
+        return error_response(request, Invalid.collect(messages or ["The request is invalid."]))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            err: BatchscoreError = NotFound(f"No resource at {request.url.path[:200]}.")
+        elif exc.status_code == 405:
+            err = Invalid(f"Method {request.method} is not allowed here.")
+            response = error_response(request, err)
+            response.status_code = 405
+            return response
+        else:
+            err = Invalid(str(exc.detail))
+        response = error_response(request, err)
+        response.status_code = exc.status_code
+        return response
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        request_id = request_id_var.get()
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"errors": [f"Internal error; the request id is {request_id}."]}, status_code=500
+        )

@@ -1,0 +1,135 @@
+"""The Jobs API of the Zementis service (seed document), under /service/zementis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from batchscore.api.deps import ADMIN, READ, read_json, require, services
+from batchscore.api.render import execution_json, job_json
+from batchscore.api.schemas import (
+    ZEMENTIS_ERRORS,
+    ErrorsBody,
+    ExecutionOut,
+    InferencePage,
+    JobIn,
+    JobOut,
+    JobStatusOut,
+)
+from batchscore.domain.roles import Principal
+
+router = APIRouter(prefix="/service/zementis", tags=["jobs"], responses=ZEMENTIS_ERRORS)
+
+_JOB_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobIn"}}},
+    }
+}
+
+
+@router.get("/jobs", response_model=list[JobOut], summary="List jobs")
+def list_jobs(
+    request: Request,
+    principal: Principal = require(READ),
+    pageSize: int | None = Query(None, ge=1, le=2000, description="Opt-in paging."),
+    currentPage: int = Query(1, ge=1),
+) -> JSONResponse:
+    jobs = services(request).jobs.list_jobs(principal.tenant, pageSize, currentPage)
+    return JSONResponse([job_json(j) for j in jobs])
+
+
+@router.get("/job/{jobId}", response_model=JobOut, summary="Get a job")
+def get_job(jobId: str, request: Request, principal: Principal = require(READ)) -> JSONResponse:
+    return JSONResponse(job_json(services(request).jobs.get(principal.tenant, jobId)))
+
+
+@router.get("/job/{jobId}/status", response_model=JobStatusOut, summary="Status of the last run")
+def job_status(jobId: str, request: Request, principal: Principal = require(READ)) -> JSONResponse:
+    last = services(request).jobs.last_execution(principal.tenant, jobId)
+    if last is None:
+        return JSONResponse({"jobExecutionStatus": "Pending", "jobExecutionDuration": ""})
+    duration = str(last.duration_ms) if last.duration_ms is not None else ""
+    return JSONResponse({"jobExecutionStatus": last.status.value, "jobExecutionDuration": duration})
+
+
+@router.get("/job/{jobId}/history", response_model=list[ExecutionOut], summary="Execution history")
+def job_history(jobId: str, request: Request, principal: Principal = require(READ)) -> JSONResponse:
+    svc = services(request).jobs
+    job = svc.get(principal.tenant, jobId)
+    runs = svc.history(principal.tenant, jobId)
+    return JSONResponse([execution_json(job.id, r) for r in runs])
+
+
+@router.put("/job/{jobId}/history", include_in_schema=False)
+def job_history_put(
+    jobId: str, request: Request, principal: Principal = require(READ)
+) -> JSONResponse:
+    # The seed documents this 404 for a PUT on an unknown job; a known job gets a 405.
+    services(request).jobs.get(principal.tenant, jobId)
+    body = ErrorsBody(errors=["Method PUT is not allowed here."]).model_dump()
+    return JSONResponse(body, status_code=405)
+
+
+@router.get(
+    "/job/{jobId}/history/{executionId}", response_model=ExecutionOut, summary="One execution"
+)
+def job_execution(
+    jobId: str,
+    executionId: str,
+    request: Request,
+    principal: Principal = require(READ),
+) -> JSONResponse:
+    svc = services(request).jobs
+    run = svc.execution(principal.tenant, jobId, executionId)
+    return JSONResponse(execution_json(run.job_id, run))
+
+
+@router.get(
+    "/job/{jobId}/history/{executionId}/inferences",
+    response_model=InferencePage,
+    summary="Inferences of an execution, 2000 records per page",
+)
+def job_inferences(
+    jobId: str,
+    executionId: str,
+    request: Request,
+    principal: Principal = require(READ),
+    currentPage: int = Query(1, ge=1, le=10_000_000),
+    withTimestamps: bool = Query(False, description="Add a time array per device."),
+) -> JSONResponse:
+    svc = services(request).jobs
+    svc.execution(principal.tenant, jobId, executionId)
+    return JSONResponse({"inferenceCollection": [], "currentPage": currentPage})
+
+
+@router.post(
+    "/job",
+    status_code=201,
+    response_model=JobOut,
+    summary="Create a job",
+    openapi_extra=_JOB_BODY,
+)
+async def create_job(request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
+    body = await read_json(request)
+    job = await run_in_threadpool(services(request).jobs.create, principal.tenant, body)
+    return JSONResponse(job_json(job), status_code=201)
+
+
+@router.delete("/job/{jobId}", response_model=list[JobOut], summary="Delete a job")
+def delete_job(jobId: str, request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
+    remaining = services(request).jobs.delete(principal.tenant, jobId)
+    return JSONResponse([job_json(j) for j in remaining])
+
+
+@router.delete("/jobs", response_model=list[JobOut], summary="Delete all jobs")
+def delete_jobs(request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
+    remaining = services(request).jobs.delete_all(principal.tenant)
+    return JSONResponse([job_json(j) for j in remaining])
+
+
+# Referenced by the hand-written request body schema above.
+__all__ = ["JobIn", "router"]

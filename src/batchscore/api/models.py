@@ -1,0 +1,99 @@
+"""The Models API of the Zementis service (design §2.3), under /service/zementis."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from batchscore.api.deps import ADMIN, READ, read_body, require, services
+from batchscore.api.render import model_json
+from batchscore.api.schemas import ZEMENTIS_ERRORS, ModelNames, ModelOut
+from batchscore.domain.roles import Principal
+from batchscore.errors import MalformedRequest
+
+router = APIRouter(prefix="/service/zementis", tags=["models"], responses=ZEMENTIS_ERRORS)
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "application/xml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.get("/models", response_model=ModelNames, summary="List model names")
+def list_models(request: Request, principal: Principal = require(READ)) -> JSONResponse:
+    return JSONResponse({"models": services(request).models.names(principal.tenant)})
+
+
+@router.post(
+    "/model",
+    status_code=201,
+    response_model=ModelOut,
+    summary="Upload a model (multipart file= or raw body)",
+    openapi_extra=_UPLOAD_BODY,
+    responses={409: {"description": "A model with that name exists."}},
+)
+async def upload_model(request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
+    svc = services(request)
+    raw = await read_body(request, svc.settings.max_model_bytes)
+    filename: str | None = request.headers.get("x-file-name")
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise MalformedRequest("The multipart body must carry the model in a 'file' part.")
+        data = await upload.read()
+        filename = upload.filename or filename
+        await form.close()
+    else:
+        data = raw
+    model = await run_in_threadpool(svc.models.upload, principal.tenant, data, filename)
+    return JSONResponse(model_json(model), status_code=201)
+
+
+@router.get("/model/{name}", response_model=ModelOut, summary="Model information")
+def get_model(name: str, request: Request, principal: Principal = require(READ)) -> JSONResponse:
+    return JSONResponse(model_json(services(request).models.get(principal.tenant, name)))
+
+
+@router.get("/model/{name}/source", summary="The uploaded model file")
+def model_source(name: str, request: Request, principal: Principal = require(READ)) -> Response:
+    data = services(request).models.source(principal.tenant, name)
+    return Response(data, media_type="application/xml")
+
+
+@router.put("/model/{name}/activate", response_model=ModelOut, summary="Activate a model")
+def activate(name: str, request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
+    model = services(request).models.set_active(principal.tenant, name, True)
+    return JSONResponse(model_json(model))
+
+
+@router.put("/model/{name}/deactivate", response_model=ModelOut, summary="Deactivate a model")
+def deactivate(name: str, request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
+    model = services(request).models.set_active(principal.tenant, name, False)
+    return JSONResponse(model_json(model))
+
+
+@router.delete("/model/{name}", response_model=ModelNames, summary="Delete a model")
+def delete_model(
+    name: str, request: Request, principal: Principal = require(ADMIN)
+) -> JSONResponse:
+    return JSONResponse({"models": services(request).models.delete(principal.tenant, name)})
+
+
+@router.delete("/models", response_model=ModelNames, summary="Delete all models")
+def delete_models(request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
+    return JSONResponse({"models": services(request).models.delete_all(principal.tenant)})

@@ -1,0 +1,96 @@
+"""Domain values to the exact JSON of the Zementis and Cumulocity APIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from batchscore.domain.inventory import ManagedObject
+from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job
+from batchscore.domain.models import StoredModel
+from batchscore.domain.timefmt import format_instant, format_millis_z
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    schedule = {key: job.schedule.get(key) for key in SCHEDULE_FIELDS}
+    schedule.update({k: job.schedule[k] for k in EXTRA_SCHEDULE_FIELDS if k in job.schedule})
+    out: dict[str, Any] = {
+        "jobId": job.id,
+        "jobName": job.name,
+        "jobDescription": job.description,
+        "jobCreationDate": format_millis_z(job.created_at),
+        "associatedModel": job.model_name,
+        "associatedGroupOrDeviceId": job.target_id,
+        "modelToDeviceMappings": job.mappings_sent,
+        "jobSchedule": schedule,
+    }
+    if job.last_status is not None:
+        out["jobStatus"] = job.last_status.value
+        out["lastExecutionDuration"] = (
+            str(job.last_duration_ms) if job.last_duration_ms is not None else ""
+        )
+    return out
+
+
+def execution_json(job_id: int, run: Execution) -> dict[str, Any]:
+    return {
+        "jobId": job_id,
+        "jobExecutionNumber": run.number,
+        "isExecutionForDeviceGroup": run.is_group,
+        "jobExecutionStartTime": format_instant(run.started_at) if run.started_at else None,
+        "jobExecutionEndTime": format_instant(run.ended_at) if run.ended_at else None,
+        "jobExecutionDuration": str(run.duration_ms) if run.duration_ms is not None else "",
+        "jobExecutionStatus": run.status.value,
+        "jobExecutionStatusMessage": list(run.messages),
+    }
+
+
+def model_json(model: StoredModel) -> dict[str, Any]:
+    return {
+        "modelName": model.name,
+        "description": model.description,
+        "creationDate": format_millis_z(model.created_at),
+        "isActive": model.is_active,
+        "type": model.kind.upper(),
+        "sha256": model.sha256,
+        "inputFields": [
+            {"usage": "ACTIVE", "name": f.name, "type": f.api_type, "opType": f.op_type}
+            for f in model.inputs
+        ],
+        "outputFields": [
+            {"usage": "OUTPUT", "name": f.name, "type": f.api_type, "opType": f.op_type}
+            for f in model.outputs
+        ],
+    }
+
+
+def managed_object_json(
+    obj: ManagedObject, base_url: str, children: list[ManagedObject] | None = None
+) -> dict[str, Any]:
+    self_url = f"{base_url}/inventory/managedObjects/{obj.id}"
+    out: dict[str, Any] = {
+        "id": str(obj.id),
+        "self": self_url,
+        "creationTime": format_millis_z(obj.created_at),
+        "lastUpdated": format_millis_z(obj.updated_at),
+    }
+    if obj.name is not None:
+        out["name"] = obj.name
+    if obj.type is not None:
+        out["type"] = obj.type
+    out.update(obj.fragments)
+    if children is not None:
+        out["childAssets"] = {
+            "self": f"{self_url}/childAssets",
+            "references": [reference_json(c, base_url) for c in children],
+        }
+    return out
+
+
+def reference_json(obj: ManagedObject, base_url: str) -> dict[str, Any]:
+    ref: dict[str, Any] = {
+        "id": str(obj.id),
+        "self": f"{base_url}/inventory/managedObjects/{obj.id}",
+    }
+    if obj.name is not None:
+        ref["name"] = obj.name
+    return {"managedObject": ref}

@@ -1,0 +1,103 @@
+"""The `batchscore` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from batchscore.clock import SystemClock
+from batchscore.domain.roles import parse_role
+from batchscore.logs import configure_logging
+from batchscore.settings import Settings
+from batchscore.store.db import Database
+from batchscore.store.migrate import upgrade
+
+app = typer.Typer(help="batchscore: scheduled scoring of ML models on IoT measurement data.")
+db_app = typer.Typer(help="Database administration.")
+user_app = typer.Typer(help="User administration.")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+console = Console(stderr=True)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, envvar="BATCHSCORE_HOST", help="Bind address."),
+    port: int = typer.Option(None, envvar="BATCHSCORE_PORT", help="HTTP port."),
+) -> None:
+    """Migrate the database and serve the API (and, later, the scheduler) in one process."""
+    import uvicorn
+
+    from batchscore.api.app import create_app
+    from batchscore.service.container import Services
+    from batchscore.service.users import ensure_first_admin
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    db = Database.from_url(settings.database_url)
+    upgrade(db.engine)
+    clock = SystemClock()
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    admin = ensure_first_admin(db, clock, settings.default_tenant, settings.admin_user, password)
+    if admin.password is not None:
+        console.print(
+            f"[bold]First admin created[/bold]: tenant [cyan]{admin.tenant}[/cyan], "
+            f"user [cyan]{admin.user}[/cyan], password [cyan]{admin.password}[/cyan] "
+            "(shown once; set BATCHSCORE_ADMIN_PASSWORD to choose it)"
+        )
+    services = Services.build(settings, db, clock)
+    uvicorn.run(
+        create_app(services),
+        host=host or settings.host,
+        port=port if port is not None else settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all database migrations."""
+    settings = Settings()
+    db = Database.from_url(settings.database_url)
+    upgrade(db.engine)
+    console.print("database is up to date")
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="User name."),
+    tenant: str = typer.Option(None, "--tenant", help="Tenant (default: the default tenant)."),
+    role: list[str] = typer.Option(["admin"], "--role", help="admin, read or a ROLE_* name."),
+    password_env: str = typer.Option(
+        "BATCHSCORE_USER_PASSWORD", help="Environment variable holding the password."
+    ),
+) -> None:
+    """Create a user or update its password and roles (password from env or prompt)."""
+    from batchscore.service.users import add_user
+
+    settings = Settings()
+    try:
+        roles = frozenset(parse_role(r) for r in role)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    password = os.environ.get(password_env)
+    if not password:
+        if not sys.stdin.isatty():
+            console.print(f"[red]no password: set {password_env} or run interactively[/red]")
+            raise typer.Exit(2)
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    db = Database.from_url(settings.database_url)
+    upgrade(db.engine)
+    created = add_user(db, SystemClock(), tenant or settings.default_tenant, name, password, roles)
+    console.print(f"user {name} {'created' if created else 'updated'}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    Path("var").mkdir(exist_ok=True)
+    app()

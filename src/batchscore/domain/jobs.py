@@ -1,0 +1,130 @@
+"""Jobs and executions as the service sees them: frozen values, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Frequency(enum.StrEnum):
+    ONCE = "once"
+    PERIODIC = "periodic"
+
+
+class MisfirePolicy(enum.StrEnum):
+    """What a periodic job does about instants it missed by more than the misfire threshold."""
+
+    FIRE_ONCE_NOW = "fireOnceNow"
+    DO_NOTHING = "doNothing"
+
+
+class ExecutionStatus(enum.StrEnum):
+    RUNNING = "Running"
+    SUCCESS = "Success"
+    WARNING = "Warning"
+    FAILURE = "Failure"
+
+    @property
+    def finished(self) -> bool:
+        return self is not ExecutionStatus.RUNNING
+
+
+# The seven schedule fields of the seed, in its order; unsent ones are echoed as null.
+SCHEDULE_FIELDS = (
+    "frequency",
+    "cronExpression",
+    "timeZone",
+    "dataFromPreviousNSeconds",
+    "scheduleAt",
+    "dataFrom",
+    "dataTo",
+)
+# Additive fields, echoed only when the client sent them.
+EXTRA_SCHEDULE_FIELDS = ("misfirePolicy", "dstPolicy")
+
+
+@dataclass(frozen=True, slots=True)
+class JobSchedule:
+    """A validated schedule. ``sent`` keeps the JSON fields as the client sent them, for echo."""
+
+    frequency: Frequency
+    cron_expression: str | None = None
+    time_zone: str | None = None
+    window_seconds: int | None = None
+    schedule_at: datetime | None = None
+    data_from: datetime | None = None
+    data_to: datetime | None = None
+    misfire_policy: MisfirePolicy = MisfirePolicy.FIRE_ONCE_NOW
+    dst_policy: str = "fireAfterGap"
+    sent: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A job as requested, validated for form; references are checked by the service."""
+
+    name: str
+    description: str
+    model_name: str
+    target_id: int
+    mappings: dict[str, str]  # canonical: model input -> "fragment.series.value"
+    mappings_sent: dict[str, str]
+    schedule: JobSchedule
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A stored job. ``schedule`` is the jobSchedule object as echoed to clients."""
+
+    id: int
+    tenant: str
+    created_at: datetime
+    name: str
+    description: str
+    model_name: str
+    target_id: int
+    mappings: dict[str, str]
+    mappings_sent: dict[str, str]
+    schedule: dict[str, Any]
+    next_fire_at: datetime | None
+    last_status: ExecutionStatus | None
+    last_duration_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One run of a job for one scheduled instant."""
+
+    id: int
+    job_id: int
+    number: int
+    scheduled_at: datetime
+    is_group: bool
+    status: ExecutionStatus
+    messages: tuple[str, ...]
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_ms: int | None
+    record_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementPath:
+    """A ``fragment.series.value`` path naming one measurement series."""
+
+    fragment: str
+    series: str
+
+    @classmethod
+    def parse(cls, text: str) -> MeasurementPath | None:
+        parts = text.split(".")
+        if len(parts) != 3 or parts[2] != "value" or not parts[0] or not parts[1]:
+            return None
+        if any(p != p.strip() for p in parts[:2]):
+            return None
+        return cls(parts[0], parts[1])
+
+    def __str__(self) -> str:
+        return f"{self.fragment}.{self.series}.value"

@@ -1,0 +1,37 @@
+"""Instants on the wire: the formats the Zementis API uses, and strict ISO-8601 parsing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def format_millis_z(instant: datetime) -> str:
+    """``2019-09-30T15:58:20.749Z``: UTC, always milliseconds (``jobCreationDate``)."""
+    utc = instant.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def format_instant(instant: datetime) -> str:
+    """Java ``Instant.toString()`` at millisecond precision: ``...:15Z`` or ``...:19.051Z``."""
+    utc = instant.astimezone(UTC)
+    millis = utc.microsecond // 1000
+    base = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{millis:03d}Z" if millis else f"{base}Z"
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse ISO-8601 with a UTC offset or ``Z``; raise ValueError for anything else."""
+    if not isinstance(text, str) or len(text) > 64:
+        raise ValueError("not an ISO-8601 instant")
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        raise ValueError("the instant has no UTC offset")
+    return value.astimezone(UTC)
+
+
+def in_supported_range(instant: datetime) -> bool:
+    """Instants must lie in [1970-01-01, 2100-01-01) UTC (design §2.2)."""
+    return EARLIEST <= instant < LATEST

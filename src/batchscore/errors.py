@@ -1,0 +1,78 @@
+"""The one exception hierarchy of batchscore.
+
+Every error the service raises on purpose derives from :class:`BatchscoreError`. The API maps
+each subclass to an HTTP answer in one place (``api/errors.py``); the messages are written for
+the user and never carry internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class BatchscoreError(Exception):
+    """Something went wrong in batchscore."""
+
+    def __init__(self, *messages: str) -> None:
+        text = messages or ((self.__doc__ or type(self).__name__).strip(),)
+        super().__init__(*text)
+        self.messages: tuple[str, ...] = tuple(text)
+
+    def __str__(self) -> str:
+        return " ".join(self.messages)
+
+
+class Invalid(BatchscoreError):
+    """The request is invalid."""
+
+    @classmethod
+    def collect(cls, messages: Iterable[str]) -> Invalid:
+        return cls(*messages)
+
+
+class NotFound(BatchscoreError):
+    """The requested resource does not exist."""
+
+
+class Conflict(BatchscoreError):
+    """The resource already exists."""
+
+
+class PayloadTooLarge(BatchscoreError):
+    """The request body is too large."""
+
+
+class Unauthorized(BatchscoreError):
+    """Not authorized!"""
+
+
+class Forbidden(BatchscoreError):
+    """Access is denied."""
+
+
+class RateLimited(BatchscoreError):
+    """Too many failed login attempts."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed login attempts; try again later.")
+        self.retry_after = retry_after
+
+
+class ModelError(Invalid):
+    """The model cannot be read or is not supported."""
+
+
+class CronError(Invalid):
+    """The cron expression is invalid."""
+
+
+class SourceError(BatchscoreError):
+    """The measurement source could not be read."""
+
+
+class StoreUnavailable(BatchscoreError):
+    """The database is not reachable."""
+
+
+class MalformedRequest(Invalid):
+    """The request body could not be read."""

@@ -1,0 +1,139 @@
+"""Authentication: Basic credentials to a Principal, with a verification cache and rate limiting."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from batchscore.clock import Clock
+from batchscore.domain.roles import Principal
+from batchscore.errors import RateLimited, Unauthorized
+from batchscore.passwords import verify_password
+from batchscore.store import users as users_repo
+from batchscore.store.db import Database
+
+log = logging.getLogger(__name__)
+
+CACHE_SECONDS = 60.0
+MAX_CREDENTIAL_LENGTH = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    tenant: str
+    user: str
+    password: str
+
+
+def parse_basic(header: str | None, default_tenant: str) -> Credentials | None:
+    """Decode ``Basic base64(tenant/user:password)`` or ``Basic base64(user:password)``."""
+    if not header or len(header) > MAX_CREDENTIAL_LENGTH:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    login, sep, password = decoded.partition(":")
+    if not sep or not login:
+        return None
+    tenant, slash, user = login.partition("/")
+    if not slash:
+        tenant, user = default_tenant, login
+    if not tenant or not user:
+        return None
+    return Credentials(tenant, user, password)
+
+
+class FailureLimiter:
+    """Counts failed logins per (tenant/user, address) in a sliding window."""
+
+    def __init__(self, allowed: int, window_s: float) -> None:
+        self.allowed = allowed
+        self.window_s = window_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: tuple[str, str], now: float) -> None:
+        with self._lock:
+            times = self._failures.get(key)
+            if not times:
+                return
+            while times and times[0] <= now - self.window_s:
+                times.popleft()
+            if len(times) >= self.allowed:
+                raise RateLimited(retry_after=max(1, int(times[0] + self.window_s - now) + 1))
+
+    def record_failure(self, key: tuple[str, str], now: float) -> None:
+        with self._lock:
+            if len(self._failures) > 100_000:  # bound memory under a credential-stuffing flood
+                self._failures.clear()
+            self._failures.setdefault(key, deque()).append(now)
+
+    def reset(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+class Authenticator:
+    """Checks Basic credentials against the users table.
+
+    argon2 costs tens of milliseconds by design; successful verifications are cached for a
+    minute under a keyed hash of the password, so API latency stays low for repeat clients.
+    """
+
+    def __init__(
+        self, db: Database, clock: Clock, default_tenant: str, limiter: FailureLimiter
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.default_tenant = default_tenant
+        self.limiter = limiter
+        self._key = secrets.token_bytes(32)
+        self._cache: dict[tuple[str, str, bytes], tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, header: str | None, address: str) -> Principal:
+        creds = parse_basic(header, self.default_tenant)
+        if creds is None:
+            raise Unauthorized()
+        now = self.clock.now().timestamp()
+        digest = hmac.new(self._key, creds.password.encode(), hashlib.sha256).digest()
+        cache_key = (creds.tenant, creds.user, digest)
+        with self._lock:
+            hit = self._cache.get(cache_key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        limit_key = (f"{creds.tenant}/{creds.user}", address)
+        self.limiter.check(limit_key, now)
+        with self.db.read() as conn:
+            record = users_repo.get_user(conn, creds.tenant, creds.user)
+        if not verify_password(record.password_hash if record else None, creds.password):
+            self.limiter.record_failure(limit_key, now)
+            log.warning(
+                "login failed", extra={"tenant": creds.tenant, "user": creds.user, "addr": address}
+            )
+            raise Unauthorized()
+        assert record is not None
+        self.limiter.reset(limit_key)
+        principal = Principal(record.tenant, record.name, record.roles)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[cache_key] = (principal, now + CACHE_SECONDS)
+        return principal
+
+    def forget(self, tenant: str, user: str) -> None:
+        """Drop cached logins of a user whose password or roles changed."""
+        with self._lock:
+            for key in [k for k in self._cache if k[0] == tenant and k[1] == user]:
+                del self._cache[key]

@@ -1,0 +1,119 @@
+"""Job use cases: create with full validation, read, list, delete, history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from batchscore.clock import Clock
+from batchscore.domain.jobs import Execution, Job, JobSpec
+from batchscore.errors import Invalid, NotFound
+from batchscore.scheduling.fire_times import first_fire_at
+from batchscore.service.job_requests import parse_job_request
+from batchscore.store import inventory as inventory_repo
+from batchscore.store import jobs as repo
+from batchscore.store import models as models_repo
+from batchscore.store.db import Database
+
+
+def job_not_found(job_id: str | int) -> NotFound:
+    return NotFound(f"Zementis job ID '{job_id}' not found.")
+
+
+def execution_not_found(number: str | int) -> NotFound:
+    return NotFound(f"Job Execution number {number} does not exist.")
+
+
+def target_not_found(target_id: int) -> NotFound:
+    return NotFound(f"Device or group with id {target_id} does not exist or it is invalid")
+
+
+def parse_int_id(text: str) -> int | None:
+    if text.isascii() and text.isdigit() and 0 < len(text) < 19:
+        return int(text)
+    return None
+
+
+class JobService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def create(self, tenant: str, body: Any) -> Job:
+        spec = parse_job_request(body)
+        now = self.clock.now()
+        with self.db.write() as conn:
+            model = models_repo.get_model(conn, tenant, spec.model_name)
+            if model is None:
+                raise NotFound(f"Model '{spec.model_name}' not found.")
+            target = inventory_repo.get_object(conn, tenant, spec.target_id)
+            if target is None or not (target.is_device or target.is_group):
+                raise target_not_found(spec.target_id)
+            _check_mapping(spec, {f.name: f.required for f in model.inputs})
+            return repo.insert_job(conn, tenant, spec, now, first_fire_at(spec.schedule, now))
+
+    def get(self, tenant: str, job_id: str) -> Job:
+        parsed = parse_int_id(job_id)
+        job = None
+        if parsed is not None:
+            with self.db.read() as conn:
+                job = repo.get_job(conn, tenant, parsed)
+        if job is None:
+            raise job_not_found(job_id)
+        return job
+
+    def list_jobs(self, tenant: str, page_size: int | None = None, page: int = 1) -> list[Job]:
+        offset = (page - 1) * page_size if page_size else 0
+        with self.db.read() as conn:
+            return repo.list_jobs(conn, tenant, page_size, offset)
+
+    def delete(self, tenant: str, job_id: str) -> list[Job]:
+        parsed = parse_int_id(job_id)
+        with self.db.write() as conn:
+            if parsed is None or not repo.delete_job(conn, tenant, parsed):
+                raise job_not_found(job_id)
+            return repo.list_jobs(conn, tenant)
+
+    def delete_all(self, tenant: str) -> list[Job]:
+        with self.db.write() as conn:
+            repo.delete_all_jobs(conn, tenant)
+            return repo.list_jobs(conn, tenant)
+
+    def history(self, tenant: str, job_id: str) -> list[Execution]:
+        job = self.get(tenant, job_id)
+        with self.db.read() as conn:
+            return repo.list_executions(conn, job.id)
+
+    def execution(self, tenant: str, job_id: str, number: str) -> Execution:
+        job = self.get(tenant, job_id)
+        parsed = parse_int_id(number)
+        found = None
+        if parsed is not None:
+            with self.db.read() as conn:
+                found = repo.get_execution(conn, job.id, parsed)
+        if found is None:
+            raise execution_not_found(number)
+        return found
+
+    def last_execution(self, tenant: str, job_id: str) -> Execution | None:
+        runs = self.history(tenant, job_id)
+        finished = [r for r in runs if r.status.finished]
+        return finished[-1] if finished else None
+
+    def next_fire(self, tenant: str, job_id: str) -> datetime | None:
+        return self.get(tenant, job_id).next_fire_at
+
+
+def _check_mapping(spec: JobSpec, inputs: dict[str, bool]) -> None:
+    errors = [
+        f"modelToDeviceMappings: '{name}' is not an input field of the model '{spec.model_name}'."
+        for name in spec.mappings
+        if name not in inputs
+    ]
+    errors += [
+        f"modelToDeviceMappings: the model input '{name}' is required but not mapped."
+        for name, required in inputs.items()
+        if required and name not in spec.mappings
+    ]
+    if errors:
+        raise Invalid.collect(errors)

@@ -1,0 +1,95 @@
+"""Model registry use cases: upload, read, (de)activate, delete."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePath
+
+from sqlalchemy.exc import IntegrityError
+
+from batchscore.clock import Clock
+from batchscore.domain.models import StoredModel
+from batchscore.errors import Conflict, ModelError, NotFound, PayloadTooLarge
+from batchscore.runtime.describe import describe_pmml
+from batchscore.store import models as repo
+from batchscore.store.db import Database
+
+ACCEPTED_SUFFIXES = (".pmml", ".xml")
+
+
+def model_not_found(name: str) -> NotFound:
+    return NotFound(f"Model '{name}' not found.")
+
+
+class ModelService:
+    """Per-tenant model registry backed by the database."""
+
+    def __init__(self, db: Database, clock: Clock, max_bytes: int) -> None:
+        self.db = db
+        self.clock = clock
+        self.max_bytes = max_bytes
+
+    def upload(self, tenant: str, data: bytes, filename: str | None) -> StoredModel:
+        if len(data) > self.max_bytes:
+            raise PayloadTooLarge(f"The model file is larger than {self.max_bytes} bytes.")
+        if not data:
+            raise ModelError("The model file is empty.")
+        fallback = None
+        if filename:
+            path = PurePath(filename)
+            if path.suffix.lower() not in ACCEPTED_SUFFIXES:
+                raise ModelError(
+                    f"Unsupported model file type '{path.suffix or filename}'; "
+                    "upload a .pmml or .xml file."
+                )
+            fallback = path.stem
+        desc = describe_pmml(data, fallback)
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            with self.db.write() as conn:
+                if repo.get_model(conn, tenant, desc.name) is not None:
+                    raise _duplicate(desc.name)
+                return repo.insert_model(conn, tenant, desc, data, digest, self.clock.now())
+        except IntegrityError:
+            raise _duplicate(desc.name) from None
+
+    def names(self, tenant: str) -> list[str]:
+        with self.db.read() as conn:
+            return repo.list_names(conn, tenant)
+
+    def get(self, tenant: str, name: str) -> StoredModel:
+        with self.db.read() as conn:
+            model = repo.get_model(conn, tenant, name)
+        if model is None:
+            raise model_not_found(name)
+        return model
+
+    def source(self, tenant: str, name: str) -> bytes:
+        with self.db.read() as conn:
+            data = repo.get_source(conn, tenant, name)
+        if data is None:
+            raise model_not_found(name)
+        return data
+
+    def set_active(self, tenant: str, name: str, active: bool) -> StoredModel:
+        with self.db.write() as conn:
+            if not repo.set_active(conn, tenant, name, active):
+                raise model_not_found(name)
+            model = repo.get_model(conn, tenant, name)
+        assert model is not None
+        return model
+
+    def delete(self, tenant: str, name: str) -> list[str]:
+        with self.db.write() as conn:
+            if not repo.delete_model(conn, tenant, name):
+                raise model_not_found(name)
+            return repo.list_names(conn, tenant)
+
+    def delete_all(self, tenant: str) -> list[str]:
+        with self.db.write() as conn:
+            repo.delete_all(conn, tenant)
+            return repo.list_names(conn, tenant)
+
+
+def _duplicate(name: str) -> Conflict:
+    return Conflict(f"A model with the name '{name}' already exists.")

@@ -1,0 +1,49 @@
+"""The one configuration object, read from `BATCHSCORE_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service configuration; frozen once read. Every field has a ``BATCHSCORE_<NAME>`` variable."""
+
+    model_config = SettingsConfigDict(env_prefix="BATCHSCORE_", frozen=True, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/batchscore.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="HTTP port.")
+    default_tenant: str = Field(
+        default="default", description="Tenant of users who log in as plain `user`."
+    )
+    admin_user: str = Field(default="admin", description="Name of the first admin user.")
+    admin_password: SecretStr | None = Field(
+        default=None, description="Password of the first admin; generated and printed if unset."
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, gt=0, description="Largest JSON request body accepted (bytes)."
+    )
+    max_model_bytes: int = Field(
+        default=100 * 1024 * 1024, gt=0, description="Largest model upload accepted (bytes)."
+    )
+    max_page_size: int = Field(default=2000, gt=0, description="Largest page of list routes.")
+    login_failures_allowed: int = Field(
+        default=10, gt=0, description="Failed logins per user and address before rate limiting."
+    )
+    login_failure_window_s: int = Field(
+        default=60, gt=0, description="Window (seconds) for counting failed logins."
+    )
+    password_profile: Literal["default", "fast"] = Field(
+        default="default", description="argon2 cost profile; 'fast' is for test suites only."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+    log_json: bool = Field(default=True, description="Log one JSON object per line.")
+    var_dir: Path = Field(default=Path("./var"), description="Directory for local state.")
+    demo: bool = Field(default=False, description="Create demo content on start (make run).")

@@ -1,0 +1,107 @@
+"""Jobs and their executions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select
+
+from batchscore.domain.jobs import Execution, ExecutionStatus, Job, JobSpec
+from batchscore.store.tables import executions, jobs
+
+
+def _job(row: Row[Any]) -> Job:
+    return Job(
+        id=row.id,
+        tenant=row.tenant_id,
+        created_at=row.created_at,
+        name=row.name,
+        description=row.description,
+        model_name=row.model_name,
+        target_id=row.target_id,
+        mappings=row.mappings,
+        mappings_sent=row.mappings_sent,
+        schedule=row.schedule,
+        next_fire_at=row.next_fire_at,
+        last_status=ExecutionStatus(row.last_status) if row.last_status else None,
+        last_duration_ms=row.last_duration_ms,
+    )
+
+
+def _execution(row: Row[Any]) -> Execution:
+    return Execution(
+        id=row.id,
+        job_id=row.job_id,
+        number=row.number,
+        scheduled_at=row.scheduled_at,
+        is_group=row.is_group,
+        status=ExecutionStatus(row.status),
+        messages=tuple(row.messages),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        duration_ms=row.duration_ms,
+        record_count=row.record_count,
+    )
+
+
+def insert_job(
+    conn: Connection, tenant: str, spec: JobSpec, now: datetime, next_fire_at: datetime | None
+) -> Job:
+    result = conn.execute(
+        insert(jobs)
+        .values(
+            tenant_id=tenant,
+            name=spec.name,
+            description=spec.description,
+            created_at=now,
+            model_name=spec.model_name,
+            target_id=spec.target_id,
+            mappings=spec.mappings,
+            mappings_sent=spec.mappings_sent,
+            schedule=spec.schedule.sent,
+            next_fire_at=next_fire_at,
+            execution_count=0,
+        )
+        .returning(jobs.c.id)
+    )
+    job = get_job(conn, tenant, int(result.scalar_one()))
+    assert job is not None
+    return job
+
+
+def get_job(conn: Connection, tenant: str, job_id: int) -> Job | None:
+    row = conn.execute(select(jobs).where(jobs.c.tenant_id == tenant, jobs.c.id == job_id)).first()
+    return _job(row) if row is not None else None
+
+
+def list_jobs(
+    conn: Connection, tenant: str, limit: int | None = None, offset: int = 0
+) -> list[Job]:
+    query = select(jobs).where(jobs.c.tenant_id == tenant).order_by(jobs.c.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return [_job(r) for r in conn.execute(query)]
+
+
+def delete_job(conn: Connection, tenant: str, job_id: int) -> bool:
+    result = conn.execute(delete(jobs).where(jobs.c.tenant_id == tenant, jobs.c.id == job_id))
+    return bool(result.rowcount)
+
+
+def delete_all_jobs(conn: Connection, tenant: str) -> None:
+    conn.execute(delete(jobs).where(jobs.c.tenant_id == tenant))
+
+
+def list_executions(conn: Connection, job_id: int) -> list[Execution]:
+    rows = conn.execute(
+        select(executions).where(executions.c.job_id == job_id).order_by(executions.c.number)
+    )
+    return [_execution(r) for r in rows]
+
+
+def get_execution(conn: Connection, job_id: int, number: int) -> Execution | None:
+    row = conn.execute(
+        select(executions).where(executions.c.job_id == job_id, executions.c.number == number)
+    ).first()
+    return _execution(row) if row is not None else None

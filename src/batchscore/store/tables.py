@@ -1,0 +1,178 @@
+"""SQLAlchemy Core tables: the schema of record. Alembic migrations must produce exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on every backend (SQLite keeps naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT on PostgreSQL, INTEGER (rowid alias, autoincrement) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "name"),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("source", LargeBinary, nullable=False),
+    Column("input_fields", JSON, nullable=False),
+    Column("output_fields", JSON, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "name"),
+)
+
+managed_objects = Table(
+    "managed_objects",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=True),
+    Column("type", String(255), nullable=True),
+    Column("is_device", Boolean, nullable=False),
+    Column("is_group", Boolean, nullable=False),
+    Column("fragments", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index(None, "tenant_id", "is_device"),
+)
+
+child_assets = Table(
+    "child_assets",
+    metadata,
+    Column("parent_id", Id, ForeignKey("managed_objects.id", ondelete="CASCADE"), primary_key=True),
+    Column("child_id", Id, ForeignKey("managed_objects.id", ondelete="CASCADE"), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index(None, "child_id"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("target_id", BigInteger, nullable=False),
+    # Canonical mapping (model input -> "fragment.series.value") and the mapping as sent.
+    Column("mappings", JSON, nullable=False),
+    Column("mappings_sent", JSON, nullable=False),
+    Column("schedule", JSON, nullable=False),
+    Column("next_fire_at", UtcDateTime(), nullable=True),
+    Column("last_status", String(16), nullable=True),
+    Column("last_duration_ms", BigInteger, nullable=True),
+    Column("execution_count", Integer, nullable=False, default=0),
+    Index(None, "tenant_id", "id"),
+    Index(None, "next_fire_at"),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", Id, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("scheduled_at", UtcDateTime(), nullable=False),
+    Column("window_from", UtcDateTime(), nullable=True),
+    Column("window_to", UtcDateTime(), nullable=True),
+    Column("is_group", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("messages", JSON, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("duration_ms", BigInteger, nullable=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("record_count", BigInteger, nullable=False, default=0),
+    UniqueConstraint("job_id", "number"),
+    UniqueConstraint("job_id", "scheduled_at"),
+    Index(None, "status", "lease_until"),
+)
+
+inference_chunks = Table(
+    "inference_chunks",
+    metadata,
+    Column("execution_id", Id, ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", BigInteger, nullable=False),
+    Column("row_start", BigInteger, nullable=False),
+    Column("row_count", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)

@@ -1,0 +1,134 @@
+"""Shared fixtures: a migrated database per test on SQLite (and PostgreSQL when configured),
+wired services on a fake clock, and an HTTP client on the ASGI app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from batchscore.api.app import create_app
+from batchscore.clock import FakeClock
+from batchscore.domain.roles import Role
+from batchscore.passwords import configure_hashing
+from batchscore.service.container import Services
+from batchscore.service.users import add_user
+from batchscore.settings import Settings
+from batchscore.store.db import Database
+from batchscore.store.migrate import upgrade
+from batchscore.store.tables import metadata
+from batchscore.testing import basic_auth
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PG_URL = os.environ.get("BATCHSCORE_TEST_POSTGRES_URL")
+START = datetime(2026, 1, 14, 12, 0, 0, tzinfo=UTC)
+PASSWORD = "s3cret-Passw0rd"
+
+USERS = [
+    ("t1", "admin", frozenset({Role.ML_ADMIN})),
+    ("t1", "reader", frozenset({Role.ML_READ})),
+    ("t2", "admin", frozenset({Role.ML_ADMIN})),
+    ("default", "plain", frozenset({Role.ML_ADMIN})),
+]
+
+
+def _seed_users(db: Database) -> None:
+    clock = FakeClock(START)
+    for tenant, user, roles in USERS:
+        add_user(db, clock, tenant, user, PASSWORD, roles)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    configure_hashing("fast")
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database.from_url(f"sqlite:///{path}")
+    upgrade(db.engine)
+    _seed_users(db)
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_db() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, migrated once, dropped at the end."""
+    assert PG_URL is not None
+    configure_hashing("fast")
+    name = f"batchscore_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    db = Database.from_url(url)
+    upgrade(db.engine)
+    _seed_users(db)
+    db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database with the seed users, empty otherwise."""
+    if request.param == "sqlite":
+        path = tmp_path / "batchscore.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        database = Database.from_url(f"sqlite:///{path}")
+    else:
+        database = Database.from_url(request.getfixturevalue("postgres_db"))
+        keep = {"tenants", "users", "alembic_version"}
+        names = ", ".join(t.name for t in metadata.sorted_tables if t.name not in keep)
+        with database.write() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(password_profile="fast", var_dir=tmp_path, login_failures_allowed=5)
+
+
+@pytest.fixture
+def services(db: Database, clock: FakeClock, settings: Settings) -> Services:
+    return Services.build(settings, db, clock)
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin() -> dict[str, str]:
+    return basic_auth("admin", PASSWORD, tenant="t1")
+
+
+@pytest.fixture
+def reader() -> dict[str, str]:
+    return basic_auth("reader", PASSWORD, tenant="t1")
+
+
+@pytest.fixture
+def other_admin() -> dict[str, str]:
+    return basic_auth("admin", PASSWORD, tenant="t2")
