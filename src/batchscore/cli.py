@@ -40,16 +40,17 @@ def serve(
     configure_logging(settings.log_level, settings.log_json)
     db = Database.from_url(settings.database_url)
     upgrade(db.engine)
-    clock = SystemClock()
+    services = Services.build(settings, db, SystemClock())
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
-    admin = ensure_first_admin(db, clock, settings.default_tenant, settings.admin_user, password)
+    admin = ensure_first_admin(
+        db, services.clock, settings.default_tenant, settings.admin_user, password
+    )
     if admin.password is not None:
         console.print(
             f"[bold]First admin created[/bold]: tenant [cyan]{admin.tenant}[/cyan], "
             f"user [cyan]{admin.user}[/cyan], password [cyan]{admin.password}[/cyan] "
             "(shown once; set BATCHSCORE_ADMIN_PASSWORD to choose it)"
         )
-    services = Services.build(settings, db, clock)
     uvicorn.run(
         create_app(services),
         host=host or settings.host,

@@ -1,0 +1,124 @@
+"""The Models API subset: upload, read, (de)activate, delete, and hostile model files."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from batchscore.testing import regression_pmml
+
+BASE = "/service/zementis"
+
+
+def test_upload_raw_and_read_back(client: TestClient, admin: dict[str, str]) -> None:
+    pmml = regression_pmml("Linear", ["a", "b"], optional=["b"])
+    r = client.post(f"{BASE}/model", content=pmml, headers=admin)
+    assert r.status_code == 201
+    info = r.json()
+    assert info["modelName"] == "Linear"
+    assert info["description"] == "test model"
+    assert info["isActive"] is True
+    assert info["creationDate"] == "2026-01-14T12:00:00.000Z"
+    assert info["inputFields"] == [
+        {"usage": "ACTIVE", "name": "a", "type": "DOUBLE", "opType": "continuous"},
+        {"usage": "ACTIVE", "name": "b", "type": "DOUBLE", "opType": "continuous"},
+    ]
+    assert [f["name"] for f in info["outputFields"]] == ["y", "score"]
+    assert client.get(f"{BASE}/model/Linear", headers=admin).json() == info
+    assert client.get(f"{BASE}/models", headers=admin).json() == {"models": ["Linear"]}
+    source = client.get(f"{BASE}/model/Linear/source", headers=admin)
+    assert source.content == pmml
+
+
+def test_multipart_upload_and_duplicate(client: TestClient, admin: dict[str, str]) -> None:
+    pmml = regression_pmml("Multi", ["a"])
+    files = {"file": ("multi.pmml", pmml, "application/xml")}
+    r = client.post(f"{BASE}/model", files=files, headers=admin)
+    assert r.status_code == 201, r.text
+    r = client.post(f"{BASE}/model", files=files, headers=admin)
+    assert r.status_code == 409
+    assert r.json() == {"errors": ["A model with the name 'Multi' already exists."]}
+
+
+def test_name_falls_back_to_the_file_name(client: TestClient, admin: dict[str, str]) -> None:
+    pmml = regression_pmml("X", ["a"]).replace(b' modelName="X"', b"")
+    files = {"file": ("vibration-model.pmml", pmml, "application/xml")}
+    r = client.post(f"{BASE}/model", files=files, headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["modelName"] == "vibration-model"
+
+
+def test_activate_deactivate_delete(client: TestClient, admin: dict[str, str]) -> None:
+    for name in ("A", "B"):
+        client.post(f"{BASE}/model", content=regression_pmml(name, ["x"]), headers=admin)
+    r = client.put(f"{BASE}/model/A/deactivate", headers=admin)
+    assert (r.status_code, r.json()["isActive"]) == (200, False)
+    r = client.put(f"{BASE}/model/A/activate", headers=admin)
+    assert r.json()["isActive"] is True
+    assert client.delete(f"{BASE}/model/A", headers=admin).json() == {"models": ["B"]}
+    r = client.delete(f"{BASE}/model/A", headers=admin)
+    assert (r.status_code, r.json()) == (404, {"errors": ["Model 'A' not found."]})
+    assert client.delete(f"{BASE}/models", headers=admin).json() == {"models": []}
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<PMML version="4.4"><Header description="&lol9;"/></PMML>"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE PMML [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<PMML version="4.4"><Header description="&xxe;"/></PMML>"""
+
+
+@pytest.mark.parametrize(
+    ("content", "first_error"),
+    [
+        (BILLION_LAUGHS, "Invalid XML format."),
+        (EXTERNAL_ENTITY, "Invalid XML format."),
+        (b"<PMML><unclosed></PMML>", "Invalid XML format."),
+        (b"not xml at all", "Invalid XML format."),
+        (b"<html/>", "Invalid XML format."),
+        (b"", "The model file is empty."),
+    ],
+)
+def test_hostile_or_broken_models_are_400(
+    client: TestClient, admin: dict[str, str], content: bytes, first_error: str
+) -> None:
+    started = time.perf_counter()
+    r = client.post(f"{BASE}/model", content=content, headers=admin)
+    assert time.perf_counter() - started < 2.0
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0] == first_error
+    assert b"root:" not in r.content
+
+
+def test_undeclared_field_is_named(client: TestClient, admin: dict[str, str]) -> None:
+    pmml = regression_pmml("Bad", ["a"]).replace(
+        b'<MiningField name="a"/>', b'<MiningField name="zz"/>'
+    )
+    r = client.post(f"{BASE}/model", content=pmml, headers=admin)
+    assert r.status_code == 400
+    assert any("zz" in e for e in r.json()["errors"])
+
+
+def test_oversize_upload_is_413_before_reading(client: TestClient, admin: dict[str, str]) -> None:
+    limit = client.app.state.services.settings.max_model_bytes  # type: ignore[attr-defined]
+    r = client.post(
+        f"{BASE}/model",
+        content=b"x",
+        headers={**admin, "Content-Length": str(limit + 1)},
+    )
+    assert r.status_code == 413
+    assert set(r.json()) == {"errors"}
