@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import typer
@@ -12,6 +14,8 @@ from rich.console import Console
 from batchscore.clock import SystemClock
 from batchscore.domain.roles import parse_role
 from batchscore.logs import configure_logging
+from batchscore.service.background import Background
+from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.store.db import Database
 from batchscore.store.migrate import upgrade
@@ -29,18 +33,16 @@ def serve(
     host: str = typer.Option(None, envvar="BATCHSCORE_HOST", help="Bind address."),
     port: int = typer.Option(None, envvar="BATCHSCORE_PORT", help="HTTP port."),
 ) -> None:
-    """Migrate the database and serve the API (and, later, the scheduler) in one process."""
+    """Migrate the database and serve the API, the scheduler and the executor in one process."""
     import uvicorn
 
     from batchscore.api.app import create_app
-    from batchscore.service.container import Services
     from batchscore.service.users import ensure_first_admin
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    db = Database.from_url(settings.database_url)
-    upgrade(db.engine)
-    services = Services.build(settings, db, SystemClock())
+    services = _services(settings)
+    db = services.db
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     admin = ensure_first_admin(
         db, services.clock, settings.default_tenant, settings.admin_user, password
@@ -51,13 +53,68 @@ def serve(
             f"user [cyan]{admin.user}[/cyan], password [cyan]{admin.password}[/cyan] "
             "(shown once; set BATCHSCORE_ADMIN_PASSWORD to choose it)"
         )
-    uvicorn.run(
-        create_app(services),
-        host=host or settings.host,
-        port=port if port is not None else settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    background = Background(services)
+    background.start(scheduler=settings.scheduler)
+    try:
+        uvicorn.run(
+            create_app(services),
+            host=host or settings.host,
+            port=port if port is not None else settings.port,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        background.stop()
+
+
+@app.command()
+def scheduler() -> None:
+    """Run only the scheduler loop and its executor (for scale-out next to API instances)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    background = Background(_services(settings))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    background.start()
+    console.print("scheduler running; Ctrl-C to stop")
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        background.stop()
+
+
+cron_app = typer.Typer(help="Quartz cron expressions.")
+app.add_typer(cron_app, name="cron")
+
+
+@cron_app.command("next")
+def cron_next(
+    expression: str = typer.Argument(..., help='Quartz cron, e.g. "0 0 5 ? * MON-FRI".'),
+    tz: str = typer.Option("UTC", "--tz", help="IANA time zone."),
+    start: str = typer.Option(None, "--from", help="ISO-8601 instant (default: now)."),
+    count: int = typer.Option(5, "--count", help="How many fire times."),
+    dst_policy: str = typer.Option("fireAfterGap", "--dst-policy", help="fireAfterGap|quartz."),
+) -> None:
+    """Print the next fire times, one ISO-8601 instant with offset per line."""
+    from batchscore.errors import Invalid
+    from batchscore.scheduling.preview import preview_fire_times
+
+    try:
+        times = preview_fire_times(expression, tz, start, count, dst_policy, SystemClock().now())
+    except Invalid as exc:
+        for message in exc.messages:
+            typer.echo(message, err=True)
+        raise typer.Exit(2) from None
+    for instant in times:
+        typer.echo(instant)
+
+
+def _services(settings: Settings) -> Services:
+    db = Database.from_url(settings.database_url)
+    upgrade(db.engine)
+    return Services.build(settings, db, SystemClock())
 
 
 @db_app.command("upgrade")

@@ -43,7 +43,18 @@ class Settings(BaseSettings):
     password_profile: Literal["default", "fast"] = Field(
         default="default", description="argon2 cost profile; 'fast' is for test suites only."
     )
+    scheduler: bool = Field(
+        default=True, description="Run the scheduler loop inside `serve` (off for API-only)."
+    )
+    scheduler_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="Seconds between scheduler ticks."
+    )
+    misfire_threshold_s: int = Field(
+        default=60, ge=0, description="A fire later than this many seconds is a misfire."
+    )
+    lease_s: int = Field(
+        default=300, gt=0, description="Execution lease; an expired lease means interrupted."
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
     log_json: bool = Field(default=True, description="Log one JSON object per line.")
     var_dir: Path = Field(default=Path("./var"), description="Directory for local state.")
-    demo: bool = Field(default=False, description="Create demo content on start (make run).")

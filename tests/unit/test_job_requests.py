@@ -8,7 +8,8 @@ import pytest
 
 from batchscore.domain.jobs import Frequency, MisfirePolicy
 from batchscore.errors import Invalid
-from batchscore.service.job_requests import parse_job_request, zone_or_none
+from batchscore.scheduling.schedules import zone_or_none
+from batchscore.service.job_requests import parse_job_request
 
 
 def body(**schedule: Any) -> dict[str, Any]:

@@ -79,8 +79,8 @@ class _Field:
     name: str
     low: int
     high: int
-    names: tuple[str, ...] = ()
-    name_base: int = 1  # the value of names[0]
+    max_step: int  # Quartz's increment limits ("Increment > 60", ...)
+    names: tuple[str, ...] = ()  # names[0] stands for `low`
 
     @property
     def size(self) -> int:
@@ -91,7 +91,7 @@ class _Field:
         if token.isalpha():
             if token not in self.names:
                 raise ValueError(f"{self.name} value '{token}' is not valid")
-            return self.names.index(token) + self.name_base
+            return self.low + self.names.index(token)
         number = int(token)
         if not self.low <= number <= self.high:
             raise ValueError(f"{self.name} value {number} is out of range {self.low}-{self.high}")
@@ -99,21 +99,18 @@ class _Field:
 
     def step(self, token: str) -> int:
         step = int(token)
-        top = self.size - 1 if self.low == 0 else self.high  # Quartz's increment limits
-        if self.name == "year":
-            top = self.size
-        if not 1 <= step <= top:
-            raise ValueError(f"{self.name} step {step} is out of range 1-{top}")
+        if not 1 <= step <= self.max_step:
+            raise ValueError(f"{self.name} step {step} is out of range 1-{self.max_step}")
         return step
 
 
-_SECONDS = _Field("seconds", 0, 59)
-_MINUTES = _Field("minutes", 0, 59)
-_HOURS = _Field("hours", 0, 23)
-_DAY_OF_MONTH = _Field("day-of-month", 1, 31)
-_MONTH = _Field("month", 1, 12, _MONTH_NAMES)
-_DAY_OF_WEEK = _Field("day-of-week", 1, 7, _DAY_NAMES)
-_YEAR = _Field("year", FIRST_YEAR, LAST_YEAR)
+_SECONDS = _Field("seconds", 0, 59, max_step=59)
+_MINUTES = _Field("minutes", 0, 59, max_step=59)
+_HOURS = _Field("hours", 0, 23, max_step=23)
+_DAY_OF_MONTH = _Field("day-of-month", 1, 31, max_step=31)
+_MONTH = _Field("month", 1, 12, max_step=12, names=_MONTH_NAMES)
+_DAY_OF_WEEK = _Field("day-of-week", 1, 7, max_step=7, names=_DAY_NAMES)
+_YEAR = _Field("year", FIRST_YEAR, LAST_YEAR, max_step=LAST_YEAR - FIRST_YEAR + 1)
 # The Quartz specials and the fields they belong to, to say so when one turns up elsewhere.
 _SPECIALS = (
     (re.compile(r"L"), (_DAY_OF_MONTH, _DAY_OF_WEEK)),
@@ -144,24 +141,26 @@ def parse_cron(text: str) -> CronExpression:
         parts.append("*")
 
     errors: list[str] = []
-    seconds, minutes, hours, months, years = (
-        _attempt(errors, partial(_parse_plain, field, parts[index]), _Plain(0, False))
-        for field, index in ((_SECONDS, 0), (_MINUTES, 1), (_HOURS, 2), (_MONTH, 4), (_YEAR, 6))
-    )
-    day_errors = len(errors)
+    nothing = _Plain(0, interval=False)  # stands in for a field that failed; errors are raised
+    seconds = _attempt(errors, partial(_parse_plain, _SECONDS, parts[0]), nothing)
+    minutes = _attempt(errors, partial(_parse_plain, _MINUTES, parts[1]), nothing)
+    hours = _attempt(errors, partial(_parse_plain, _HOURS, parts[2]), nothing)
     dom = _attempt(errors, partial(_parse_day_of_month, parts[3]), None)
+    months = _attempt(errors, partial(_parse_plain, _MONTH, parts[4]), nothing)
     dow = _attempt(errors, partial(_parse_day_of_week, parts[5]), None)
-    if len(errors) == day_errors:
-        if dom is None and dow is None:
-            errors.append(
-                "cronExpression: day-of-month and day-of-week cannot both be '?';"
-                " set exactly one of them to '?'."
-            )
-        elif dom is not None and dow is not None:
-            errors.append(
-                "cronExpression: day-of-month and day-of-week cannot both be given;"
-                " set one of them to '?'."
-            )
+    years = _attempt(errors, partial(_parse_plain, _YEAR, parts[6]), nothing)
+    # Quartz: "Support for specifying both a day-of-week AND a day-of-month parameter is not
+    # implemented", and one of them must say something.
+    if parts[3] == parts[5] == "?":
+        errors.append(
+            "cronExpression: day-of-month and day-of-week cannot both be '?';"
+            " set exactly one of them to '?'."
+        )
+    elif "?" not in parts[3] and "?" not in parts[5]:
+        errors.append(
+            "cronExpression: day-of-month and day-of-week cannot both be given;"
+            " set one of them to '?'."
+        )
     if errors:
         raise CronError(*errors)
     return CronExpression(

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from batchscore.domain.jobs import Frequency, JobSchedule
-from batchscore.scheduling.cron import DstPolicy, next_fire_time, parse_cron
+from batchscore.scheduling.cron import CronExpression, DstPolicy, next_fire_time, parse_cron
+
+
+@lru_cache(maxsize=4096)
+def cached_cron(text: str) -> CronExpression:
+    """Parsed cron expressions are immutable; jobs share the few distinct ones they use."""
+    return parse_cron(text)
+
+
+@lru_cache(maxsize=1024)
+def cached_zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def first_fire_at(schedule: JobSchedule, now: datetime) -> datetime | None:
@@ -22,6 +34,10 @@ def next_periodic_fire(schedule: JobSchedule, after: datetime) -> datetime | Non
     """The next cron instant strictly after ``after``, or None when the schedule has ended."""
     assert schedule.cron_expression is not None
     assert schedule.time_zone is not None
-    expression = parse_cron(schedule.cron_expression)
+    expression = cached_cron(schedule.cron_expression)
     policy = DstPolicy(schedule.dst_policy)
-    return next_fire_time(expression, ZoneInfo(schedule.time_zone), after, policy)
+    found: datetime | None = next_fire_time(
+        expression, cached_zone(schedule.time_zone), after, policy
+    )
+    # UTC: aware datetimes of one ZoneInfo compare by wall time, ignoring fold.
+    return found.astimezone(UTC) if found is not None else None

@@ -1,0 +1,64 @@
+"""What a due job does at one scheduler tick: which instant it fires, and when it fires next.
+
+Pure: takes the schedule, the due instant and the tick's ``now``; no clock, no database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from batchscore.domain.jobs import Frequency, JobSchedule, MisfirePolicy
+from batchscore.scheduling.fire_times import next_periodic_fire
+
+SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class FirePlan:
+    """The outcome of one due job at one tick."""
+
+    instant: datetime | None  # the scheduled instant to execute now; None = fire nothing
+    next_fire_at: datetime | None  # None = the job never fires again
+    late_by: timedelta | None = None  # set when the instant is a misfire fired late
+    skipped_since: datetime | None = None  # earlier missed instants were coalesced away
+
+
+def plan_fire(
+    schedule: JobSchedule, due: datetime, now: datetime, threshold: timedelta
+) -> FirePlan:
+    """Decide the fire for a job whose ``next_fire_at`` (``due``) is not after ``now``."""
+    if schedule.frequency is Frequency.ONCE:
+        late = now - due
+        return FirePlan(due, None, late if late > threshold else None)
+    if now - due <= threshold:
+        return FirePlan(due, next_periodic_fire(schedule, due))
+    latest = latest_instant_at_or_before(schedule, due, now)
+    following = next_periodic_fire(schedule, latest)
+    skipped = due if latest > due else None
+    late = now - latest
+    if late <= threshold:
+        return FirePlan(latest, following, None, skipped)
+    if schedule.misfire_policy is MisfirePolicy.DO_NOTHING:
+        return FirePlan(None, following)
+    return FirePlan(latest, following, late, skipped)
+
+
+def latest_instant_at_or_before(schedule: JobSchedule, due: datetime, now: datetime) -> datetime:
+    """The last fire instant in ``[due, now]`` (``due`` is one), by bisection over seconds.
+
+    Invariant: the first instant after ``lo`` is <= now and the first after ``hi`` is > now.
+    Cron instants are whole seconds, so when ``hi - lo`` is one second the first instant
+    after ``lo`` is the answer. About 30 cron evaluations even after years of downtime.
+    """
+    lo = due - SECOND
+    hi = now
+    while hi - lo > SECOND:
+        mid = lo + (hi - lo) // 2
+        found = next_periodic_fire(schedule, mid)
+        if found is not None and found <= now:
+            lo = mid
+        else:
+            hi = mid
+    found = next_periodic_fire(schedule, lo)
+    return found if found is not None and found <= now else due

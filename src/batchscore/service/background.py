@@ -1,0 +1,45 @@
+"""The long-running parts of a process: the scheduler loop and the executor behind it."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from batchscore.execution.recording import RecordingExecutor
+from batchscore.scheduling.scheduler import Scheduler
+from batchscore.service.container import Services
+
+
+class Background:
+    """Starts and stops the scheduler thread and the executor of one process."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self.executor = RecordingExecutor(services.db, services.clock)
+        self.scheduler = Scheduler(
+            services.db,
+            services.clock,
+            self.executor,
+            misfire_threshold=timedelta(seconds=settings.misfire_threshold_s),
+            lease=timedelta(seconds=settings.lease_s),
+        )
+        self.interval = settings.scheduler_interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, *, scheduler: bool = True) -> None:
+        self.executor.start()
+        if scheduler:
+            self._thread = threading.Thread(
+                target=self.scheduler.run,
+                args=(self._stop, self.interval),
+                name="scheduler",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.executor.stop()

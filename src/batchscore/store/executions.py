@@ -1,0 +1,241 @@
+"""SQL of the scheduler and the executors: claiming due jobs, creating and finishing executions.
+
+Every statement takes ``now`` from the caller (never SQL ``NOW()``), so a fake clock moves
+time the same way on every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from batchscore.domain.jobs import ExecutionStatus
+from batchscore.store.tables import executions, jobs, managed_objects
+
+
+@dataclass(frozen=True, slots=True)
+class DueJob:
+    id: int
+    tenant: str
+    next_fire_at: datetime
+    schedule: dict[str, Any]
+    target_id: int
+    execution_count: int
+    is_group: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewExecution:
+    job_id: int
+    tenant: str
+    number: int
+    scheduled_at: datetime
+    window_from: datetime | None
+    window_to: datetime | None
+    status: ExecutionStatus
+    messages: list[str]
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_ms: int | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    is_group: bool = False
+
+
+def claim_due_jobs(conn: Connection, now: datetime, limit: int) -> list[DueJob]:
+    """Lock and return up to ``limit`` jobs whose next fire is due.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets instances share the work without waiting.
+    SQLite: the caller's write transaction (BEGIN IMMEDIATE) already excludes other writers.
+    """
+    target = managed_objects
+    query = (
+        select(
+            jobs.c.id,
+            jobs.c.tenant_id,
+            jobs.c.next_fire_at,
+            jobs.c.schedule,
+            jobs.c.target_id,
+            jobs.c.execution_count,
+            target.c.is_group,
+        )
+        .select_from(
+            jobs.outerjoin(
+                target,
+                and_(target.c.id == jobs.c.target_id, target.c.tenant_id == jobs.c.tenant_id),
+            )
+        )
+        .where(jobs.c.next_fire_at <= now)
+        .order_by(jobs.c.next_fire_at, jobs.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=jobs, skip_locked=True)
+    return [
+        DueJob(
+            r.id,
+            r.tenant_id,
+            r.next_fire_at,
+            r.schedule,
+            r.target_id,
+            r.execution_count,
+            bool(r.is_group),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def running_job_ids(conn: Connection, job_ids: Sequence[int]) -> set[int]:
+    if not job_ids:
+        return set()
+    rows = conn.execute(
+        select(executions.c.job_id)
+        .where(
+            executions.c.job_id.in_(job_ids),
+            executions.c.status == ExecutionStatus.RUNNING.value,
+        )
+        .distinct()
+    )
+    return {int(r.job_id) for r in rows}
+
+
+def insert_executions(conn: Connection, rows: Sequence[NewExecution]) -> dict[tuple[int, int], int]:
+    """Insert executions in one batch, ignoring any whose (job, scheduled instant) exists.
+
+    Returns the ids of the rows present afterwards, keyed by (job id, execution number).
+    """
+    if not rows:
+        return {}
+    values = [
+        {
+            "job_id": row.job_id,
+            "tenant_id": row.tenant,
+            "number": row.number,
+            "scheduled_at": row.scheduled_at,
+            "window_from": row.window_from,
+            "window_to": row.window_to,
+            "is_group": row.is_group,
+            "status": row.status.value,
+            "messages": row.messages,
+            "started_at": row.started_at,
+            "ended_at": row.ended_at,
+            "duration_ms": row.duration_ms,
+            "lease_owner": row.lease_owner,
+            "lease_until": row.lease_until,
+            "record_count": 0,
+        }
+        for row in rows
+    ]
+    conn.execute(_insert_ignoring_duplicates(conn), values)
+    keys = [(row.job_id, row.number) for row in rows]
+    found = conn.execute(
+        select(executions.c.id, executions.c.job_id, executions.c.number).where(
+            tuple_(executions.c.job_id, executions.c.number).in_(keys)
+        )
+    )
+    return {(int(r.job_id), int(r.number)): int(r.id) for r in found}
+
+
+def _insert_ignoring_duplicates(conn: Connection) -> Any:
+    index = ["job_id", "scheduled_at"]
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(executions).on_conflict_do_nothing(index_elements=index)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(executions).on_conflict_do_nothing(index_elements=index)
+    return insert(executions)
+
+
+def advance_jobs(
+    conn: Connection, updates: Sequence[tuple[int, datetime, datetime | None, int]]
+) -> int:
+    """Set ``next_fire_at`` and ``execution_count`` of claimed jobs (compare-and-set on the old
+    ``next_fire_at``). ``updates`` holds (job id, old next_fire_at, new next_fire_at, count)."""
+    if not updates:
+        return 0
+    statement = (
+        update(jobs)
+        .where(and_(jobs.c.id == bindparam("jid"), jobs.c.next_fire_at == bindparam("old")))
+        .values(next_fire_at=bindparam("new"), execution_count=bindparam("count"))
+    )
+    result = conn.execute(
+        statement,
+        [{"jid": j, "old": old, "new": new, "count": count} for j, old, new, count in updates],
+    )
+    return int(result.rowcount)
+
+
+def finish_execution(
+    conn: Connection,
+    execution_id: int,
+    status: ExecutionStatus,
+    messages: Sequence[str],
+    ended_at: datetime,
+    record_count: int = 0,
+) -> bool:
+    """Finish a running execution and roll its status up to its job; False if not running."""
+    row = conn.execute(
+        select(executions.c.job_id, executions.c.started_at).where(
+            executions.c.id == execution_id,
+            executions.c.status == ExecutionStatus.RUNNING.value,
+        )
+    ).first()
+    if row is None:
+        return False
+    duration = max(0, int((ended_at - row.started_at).total_seconds() * 1000))
+    conn.execute(
+        update(executions)
+        .where(executions.c.id == execution_id)
+        .values(
+            status=status.value,
+            messages=list(messages),
+            ended_at=ended_at,
+            duration_ms=duration,
+            lease_owner=None,
+            lease_until=None,
+            record_count=record_count,
+        )
+    )
+    update_job_status(conn, int(row.job_id), status, duration)
+    return True
+
+
+def update_job_status(conn: Connection, job_id: int, status: ExecutionStatus, ms: int) -> None:
+    conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(last_status=status.value, last_duration_ms=ms)
+    )
+
+
+def expired_leases(conn: Connection, now: datetime, limit: int = 1000) -> list[int]:
+    rows = conn.execute(
+        select(executions.c.id)
+        .where(
+            executions.c.status == ExecutionStatus.RUNNING.value,
+            executions.c.lease_until < now,
+        )
+        .order_by(executions.c.id)
+        .limit(limit)
+    )
+    return [int(r.id) for r in rows]
+
+
+def renew_lease(conn: Connection, execution_id: int, owner: str, until: datetime) -> bool:
+    result = conn.execute(
+        update(executions)
+        .where(
+            executions.c.id == execution_id,
+            executions.c.status == ExecutionStatus.RUNNING.value,
+        )
+        .values(lease_owner=owner, lease_until=until)
+    )
+    return bool(result.rowcount)
+
+
+def count_executions(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(executions)).scalar_one())

@@ -1,0 +1,306 @@
+"""The scheduler on a real database with a fake clock: fires, misfires, overlaps, leases,
+and exactly-once across several instances."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from batchscore.clock import FakeClock
+from batchscore.domain.jobs import ExecutionStatus
+from batchscore.execution.recording import NOT_SCORED, RecordingExecutor
+from batchscore.scheduling.cron import next_fire_times, parse_cron
+from batchscore.scheduling.scheduler import Scheduler, StartedExecution
+from batchscore.service.container import Services
+from batchscore.store.db import Database
+from batchscore.store.tables import executions, jobs
+from tests.integration.conftest import World, periodic_job
+
+BASE = "/service/zementis"
+
+
+class Collecting:
+    """A handoff that keeps what it was given, so tests decide when executions finish."""
+
+    def __init__(self) -> None:
+        self.items: list[StartedExecution] = []
+        self.lock = threading.Lock()
+
+    def submit(self, execution: StartedExecution) -> None:
+        with self.lock:
+            self.items.append(execution)
+
+
+def make_job(client: TestClient, admin: dict[str, str], world: World, **schedule: Any) -> int:
+    body = periodic_job(world)
+    body["jobSchedule"] = schedule
+    r = client.post(f"{BASE}/job", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    return int(r.json()["jobId"])
+
+
+def history(client: TestClient, admin: dict[str, str], job_id: int) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = client.get(f"{BASE}/job/{job_id}/history", headers=admin).json()
+    return result
+
+
+def every_minute(**extra: Any) -> dict[str, Any]:
+    return {
+        "frequency": "periodic",
+        "cronExpression": "0 * * ? * *",
+        "timeZone": "UTC",
+        "dataFromPreviousNSeconds": 60,
+        **extra,
+    }
+
+
+def test_periodic_job_fires_at_each_instant_with_its_window(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    job_id = make_job(client, admin, world, **every_minute())
+    executor = RecordingExecutor(services.db, clock)
+    scheduler = Scheduler(services.db, clock, executor)
+    clock.advance(30)
+    assert scheduler.tick().started == ()
+    clock.advance(30)
+    started = scheduler.tick().started
+    assert [(s.job_id, s.number) for s in started] == [(job_id, 1)]
+    assert started[0].scheduled_at == datetime(2026, 1, 14, 12, 1, tzinfo=UTC)
+    assert started[0].window_from == datetime(2026, 1, 14, 12, 0, tzinfo=UTC)
+    assert started[0].window_to == datetime(2026, 1, 14, 12, 1, tzinfo=UTC)
+    assert scheduler.tick().started == ()  # same instant never twice
+    running = history(client, admin, job_id)
+    assert running[0]["jobExecutionStatus"] == "Running"
+    assert running[0]["isExecutionForDeviceGroup"] is True
+    clock.advance(1)
+    assert executor.drain() == 1
+    done = history(client, admin, job_id)
+    assert done[0]["jobExecutionStatus"] == "Failure"
+    assert done[0]["jobExecutionStatusMessage"] == [NOT_SCORED]
+    assert done[0]["jobExecutionDuration"] == "1000"
+    job = client.get(f"{BASE}/job/{job_id}", headers=admin).json()
+    assert (job["jobStatus"], job["lastExecutionDuration"]) == ("Failure", "1000")
+    clock.advance(59)
+    assert [s.number for s in scheduler.tick().started] == [2]
+
+
+def test_once_job_fires_once(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    job_id = make_job(
+        client,
+        admin,
+        world,
+        frequency="once",
+        dataFrom="2026-01-14T10:00:00Z",
+        dataTo="2026-01-14T11:00:00Z",
+    )
+    scheduler = Scheduler(services.db, clock, Collecting())
+    started = scheduler.tick().started
+    assert [s.job_id for s in started] == [job_id]
+    assert (started[0].window_from, started[0].window_to) == (
+        datetime(2026, 1, 14, 10, tzinfo=UTC),
+        datetime(2026, 1, 14, 11, tzinfo=UTC),
+    )
+    clock.advance(timedelta(days=3))
+    assert scheduler.tick().started == ()
+
+
+def test_once_job_in_the_future_waits(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    make_job(
+        client,
+        admin,
+        world,
+        frequency="once",
+        scheduleAt="2026-01-14T13:00:00+01:00",  # 12:00 UTC + 0 s... one hour ahead of local
+        dataFrom="2026-01-14T10:00:00Z",
+        dataTo="2026-01-14T11:00:00Z",
+    )
+    scheduler = Scheduler(services.db, clock, Collecting())
+    assert len(scheduler.tick().started) == 1  # 13:00+01:00 is exactly now
+
+
+@pytest.mark.parametrize(("policy", "fires"), [("fireOnceNow", 1), ("doNothing", 0)])
+def test_misfire_policies(
+    client: TestClient,
+    admin: dict[str, str],
+    world: World,
+    services: Services,
+    clock: FakeClock,
+    policy: str,
+    fires: int,
+) -> None:
+    job_id = make_job(
+        client,
+        admin,
+        world,
+        frequency="periodic",
+        cronExpression="0 0 * ? * *",
+        timeZone="UTC",
+        dataFromPreviousNSeconds=3600,
+        misfirePolicy=policy,
+    )
+    scheduler = Scheduler(services.db, clock, Collecting())
+    clock.advance(timedelta(hours=3, minutes=30))  # down from 12:00 to 15:30
+    started = scheduler.tick().started
+    assert len(started) == fires
+    if fires:
+        assert started[0].scheduled_at == datetime(2026, 1, 14, 15, tzinfo=UTC)
+        assert started[0].window_from == datetime(2026, 1, 14, 14, tzinfo=UTC)
+        assert "1800 s late (misfire)" in started[0].messages[-1]
+        assert "were missed" in started[0].messages[0]
+    with services.db.read() as conn:
+        next_fire = conn.execute(select(jobs.c.next_fire_at).where(jobs.c.id == job_id)).scalar()
+    assert next_fire == datetime(2026, 1, 14, 16, tzinfo=UTC)
+
+
+def test_a_fire_meeting_a_running_execution_is_skipped(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    job_id = make_job(client, admin, world, **every_minute())
+    scheduler = Scheduler(services.db, clock, Collecting())
+    clock.advance(60)
+    assert len(scheduler.tick().started) == 1
+    clock.advance(60)
+    result = scheduler.tick()
+    assert (result.started, result.skipped) == ((), 1)
+    runs = history(client, admin, job_id)
+    assert [r["jobExecutionStatus"] for r in runs] == ["Running", "Warning"]
+    assert "still running" in runs[1]["jobExecutionStatusMessage"][0]
+    assert runs[1]["jobExecutionDuration"] == "0"
+
+
+def test_deleting_a_job_stops_its_fires(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    job_id = make_job(client, admin, world, **every_minute())
+    scheduler = Scheduler(services.db, clock, Collecting())
+    client.delete(f"{BASE}/job/{job_id}", headers=admin)
+    clock.advance(120)
+    assert scheduler.tick().claimed == 0
+
+
+def test_interrupted_execution_is_finished_and_the_job_goes_on(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    job_id = make_job(client, admin, world, **every_minute())
+    dead = Scheduler(services.db, clock, Collecting(), lease=timedelta(seconds=90))
+    clock.advance(60)
+    assert len(dead.tick().started) == 1  # its process "dies" with the execution running
+    survivor = Scheduler(services.db, clock, Collecting(), lease=timedelta(seconds=90))
+    clock.advance(60)
+    assert survivor.tick().skipped == 1  # still leased: the fire is skipped, not queued
+    clock.advance(60)
+    result = survivor.tick()
+    assert result.recovered == 1
+    assert len(result.started) == 1
+    runs = history(client, admin, job_id)
+    assert runs[0]["jobExecutionStatus"] == "Failure"
+    assert runs[0]["jobExecutionStatusMessage"] == [
+        "The execution was interrupted: the process running it stopped."
+    ]
+    assert [r["jobExecutionNumber"] for r in runs] == [1, 2, 3]
+
+
+ZONES = ["UTC", "Asia/Kolkata", "Europe/Berlin", "America/New_York"]
+
+
+def _expected(cron: str, zone: str, start: datetime, end: datetime) -> list[datetime]:
+    expression = parse_cron(cron)
+    out: list[datetime] = []
+    after = start
+    while True:
+        nxt = next_fire_times(expression, ZoneInfo(zone), after, 200)
+        for instant in nxt:
+            if instant > end:
+                return out
+            out.append(instant.astimezone(UTC))
+        after = nxt[-1]
+
+
+def test_three_instances_fire_every_instant_exactly_once(
+    client: TestClient, admin: dict[str, str], world: World, db: Database, clock: FakeClock
+) -> None:
+    """200 jobs over a simulated day on three scheduler instances; one dies mid-run."""
+    crons = ["0 0/15 * ? * *", "0 0 * ? * *"]
+    job_ids: dict[int, tuple[str, str]] = {}
+    for i in range(200):
+        cron, zone = crons[i % 2], ZONES[i % len(ZONES)]
+        job_id = make_job(
+            client,
+            admin,
+            world,
+            frequency="periodic",
+            cronExpression=cron,
+            timeZone=zone,
+            dataFromPreviousNSeconds=900,
+        )
+        job_ids[job_id] = (cron, zone)
+    start = clock.now()
+    handoff = Collecting()
+    instances = [Scheduler(db, clock, handoff, batch_size=37) for _ in range(3)]
+
+    class Killed(Exception):
+        pass
+
+    class DyingHandoff(Collecting):
+        def submit(self, execution: StartedExecution) -> None:
+            raise Killed  # dies after committing, before handing over
+
+    instances[2].handoff = DyingHandoff()
+    end = start + timedelta(days=1)
+    step = timedelta(minutes=15)
+    alive = list(instances)
+    while clock.now() < end:
+        clock.advance(step)
+        errors: list[BaseException] = []
+
+        def run(scheduler: Scheduler, errors: list[BaseException] = errors) -> None:
+            try:
+                scheduler.tick()
+            except Killed:
+                pass
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(s,)) for s in alive]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not errors, errors
+        if clock.now() >= start + timedelta(hours=6) and len(alive) == 3:
+            alive = alive[:2]  # instance 3 is gone for the rest of the day
+        # executions finish quickly, so no fire meets a running one
+        with db.write() as conn:
+            conn.execute(
+                executions.update()
+                .where(executions.c.status == ExecutionStatus.RUNNING.value)
+                .values(status=ExecutionStatus.SUCCESS.value)
+            )
+
+    with db.read() as conn:
+        rows = conn.execute(
+            select(executions.c.job_id, executions.c.scheduled_at, executions.c.number)
+        ).all()
+    per_job: dict[int, list[datetime]] = {}
+    for row in rows:
+        per_job.setdefault(row.job_id, []).append(row.scheduled_at)
+    assert Counter((r.job_id, r.scheduled_at) for r in rows).most_common(1)[0][1] == 1
+    total = 0
+    for job_id, (cron, zone) in job_ids.items():
+        expected = _expected(cron, zone, start, end)
+        assert sorted(per_job.get(job_id, [])) == expected, (job_id, cron, zone)
+        numbers = sorted(r.number for r in rows if r.job_id == job_id)
+        assert numbers == list(range(1, len(expected) + 1))
+        total += len(expected)
+    assert total == 100 * 96 + 100 * 24
