@@ -10,10 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 # "default" is argon2-cffi's RFC 9106 low-memory profile (~0.15 s per check on 2 cores);
 # "fast" exists for test suites and must not be used in production.
-PROFILES = {
-    "default": {},
-    "fast": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
-}
+PROFILES = ("default", "fast")
 
 _lock = threading.Lock()
 _hasher = PasswordHasher()
@@ -24,7 +21,14 @@ def configure_hashing(profile: str) -> None:
     """Choose the argon2 cost profile for new hashes (and the dummy used for unknown users)."""
     global _hasher, _dummy_hash
     with _lock:
-        _hasher = PasswordHasher(**PROFILES[profile])
+        if profile not in PROFILES:
+            raise ValueError(f"unknown password profile {profile!r}")
+        fast = profile == "fast"
+        _hasher = (
+            PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+            if fast
+            else PasswordHasher()
+        )
         _dummy_hash = None
 
 
