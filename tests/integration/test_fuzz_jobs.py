@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,8 @@ from tests.integration.conftest import World, periodic_job
 
 BASE = "/service/zementis"
 FUZZ = settings(
-    max_examples=150,
+    max_examples=int(os.environ.get("BATCHSCORE_FUZZ_EXAMPLES", "150")),
+    derandomize=os.environ.get("BATCHSCORE_FUZZ_EXAMPLES") is None,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

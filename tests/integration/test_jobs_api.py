@@ -462,3 +462,19 @@ def test_huge_body_is_413(client: TestClient, admin: dict[str, str]) -> None:
 
 def test_the_sensor_list_is_the_seed_model_inputs() -> None:
     assert list(CANONICAL) == SENSORS
+
+
+def test_nul_characters_are_refused_on_every_backend(
+    client: TestClient, admin: dict[str, str], world: World
+) -> None:
+    body = periodic_job(world, jobName="bad\u0000name")
+    r = client.post(f"{BASE}/job", json=body, headers=admin)
+    assert r.status_code == 400
+    assert r.json() == {
+        "errors": ["Text in the request must not contain the NUL character (U+0000)."]
+    }
+    assert client.get(f"{BASE}/model/a%00b", headers=admin).status_code == 404
+    r = client.post(
+        "/inventory/managedObjects", json={"name": "x\u0000", "c8y_IsDevice": {}}, headers=admin
+    )
+    assert r.status_code == 400

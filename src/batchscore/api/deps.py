@@ -68,8 +68,27 @@ async def read_json(request: Request) -> Any:
     if not body.strip():
         raise MalformedRequest("The request body is empty; a JSON document is required.")
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        document = json.loads(body, parse_constant=_reject_constant)
     except RecursionError:
         raise MalformedRequest("The JSON document is nested too deeply.") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"Malformed JSON: {str(exc)[:200]}.") from None
+    if b"\\u0000" in body and _contains_nul(document):
+        # PostgreSQL cannot store U+0000 in text; refuse it for every backend alike.
+        raise MalformedRequest("Text in the request must not contain the NUL character (U+0000).")
+    return document
+
+
+def _contains_nul(document: Any) -> bool:
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -21,6 +21,13 @@ def model_not_found(name: str) -> NotFound:
     return NotFound(f"Model '{name}' not found.")
 
 
+def _checked(name: str) -> str:
+    """Names that no model can have (too long, NUL) are simply not found."""
+    if "\x00" in name or len(name) > 255:
+        raise model_not_found(name[:255])
+    return name
+
+
 class ModelService:
     """Per-tenant model registry backed by the database."""
 
@@ -58,6 +65,7 @@ class ModelService:
             return repo.list_names(conn, tenant)
 
     def get(self, tenant: str, name: str) -> StoredModel:
+        name = _checked(name)
         with self.db.read() as conn:
             model = repo.get_model(conn, tenant, name)
         if model is None:
@@ -65,6 +73,7 @@ class ModelService:
         return model
 
     def source(self, tenant: str, name: str) -> bytes:
+        name = _checked(name)
         with self.db.read() as conn:
             data = repo.get_source(conn, tenant, name)
         if data is None:
@@ -72,6 +81,7 @@ class ModelService:
         return data
 
     def set_active(self, tenant: str, name: str, active: bool) -> StoredModel:
+        name = _checked(name)
         with self.db.write() as conn:
             if not repo.set_active(conn, tenant, name, active):
                 raise model_not_found(name)
@@ -80,6 +90,7 @@ class ModelService:
         return model
 
     def delete(self, tenant: str, name: str) -> list[str]:
+        name = _checked(name)
         with self.db.write() as conn:
             if not repo.delete_model(conn, tenant, name):
                 raise model_not_found(name)
