@@ -51,7 +51,8 @@ def serve(
         console.print(
             f"[bold]First admin created[/bold]: tenant [cyan]{admin.tenant}[/cyan], "
             f"user [cyan]{admin.user}[/cyan], password [cyan]{admin.password}[/cyan] "
-            "(shown once; set BATCHSCORE_ADMIN_PASSWORD to choose it)"
+            "(shown once; set BATCHSCORE_ADMIN_PASSWORD to choose it)",
+            soft_wrap=True,
         )
     background = Background(services)
     background.start(scheduler=settings.scheduler)

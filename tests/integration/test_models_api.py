@@ -122,3 +122,41 @@ def test_oversize_upload_is_413_before_reading(client: TestClient, admin: dict[s
     )
     assert r.status_code == 413
     assert set(r.json()) == {"errors"}
+
+
+def test_corpus_isolation_forest_lists_jpmml_outputs(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    from tests.conftest import SHARED
+
+    pmml = (SHARED / "testdata" / "pmml" / "cases" / "iforest_plain" / "model.pmml").read_bytes()
+    files = {"file": ("IsolationForest.pmml", pmml, "application/xml")}
+    r = client.post(f"{BASE}/model", files=files, headers=admin)
+    assert r.status_code == 201, r.text
+    info = r.json()
+    assert [f["name"] for f in info["inputFields"]] == [
+        "accelerationX",
+        "accelerationY",
+        "accelerationZ",
+        "gyroX",
+        "gyroY",
+        "gyroZ",
+    ]
+    assert {f["type"] for f in info["inputFields"]} == {"FLOAT"}
+    outputs = {f["name"]: f["type"] for f in info["outputFields"]}
+    assert outputs["rawAnomalyScore"] == "DOUBLE"
+    assert outputs["outlier"] == "BOOLEAN"
+    assert "normalizedAnomalyScore" in outputs
+    assert "decisionFunction" in outputs
+
+
+def test_unsupported_model_element_is_refused_by_name(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    from tests.conftest import SHARED
+
+    pmml = (SHARED / "testdata" / "pmml" / "cases" / "gaussian_nb" / "model.pmml").read_bytes()
+    r = client.post(f"{BASE}/model", content=pmml, headers=admin)
+    assert r.status_code == 400
+    assert any("NaiveBayesModel" in e for e in r.json()["errors"])
+    assert client.get(f"{BASE}/models", headers=admin).json() == {"models": []}

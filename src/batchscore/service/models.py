@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import PurePath
 
 from sqlalchemy.exc import IntegrityError
 
 from batchscore.clock import Clock
-from batchscore.domain.models import StoredModel
+from batchscore.domain.models import ModelField, StoredModel
 from batchscore.errors import Conflict, ModelError, NotFound, PayloadTooLarge
 from batchscore.runtime.describe import describe_pmml
+from batchscore.runtime.pmml.engine import PmmlEngine
 from batchscore.store import models as repo
 from batchscore.store.db import Database
 
@@ -50,7 +52,15 @@ class ModelService:
                     "upload a .pmml or .xml file."
                 )
             fallback = path.stem
+        # Compiling refuses unsupported PMML at upload (never at scoring) and tells the exact
+        # outputs the engine returns, named as JPMML names them.
+        compiled = PmmlEngine().load(data)
         desc = describe_pmml(data, fallback)
+        outputs = tuple(
+            ModelField(name=f.name, data_type=f.data_type, op_type=f.op_type)
+            for f in compiled.outputs
+        )
+        desc = replace(desc, outputs=outputs)
         digest = hashlib.sha256(data).hexdigest()
         try:
             with self.db.write() as conn:

@@ -1,0 +1,167 @@
+"""Output fields: features of a model's result and expressions over other output fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from lxml import etree
+
+from batchscore.errors import ModelError
+from batchscore.runtime.pmml.context import Context, Expr, Scope
+from batchscore.runtime.pmml.datatypes import (
+    Column,
+    cast_column,
+    check_data_type,
+    format_scalar,
+    is_numeric,
+    missing_column,
+    parse_scalar,
+)
+from batchscore.runtime.pmml.expressions import compile_typed, find_expression
+from batchscore.runtime.pmml.plan import Environment, ModelPlan, OutputColumn
+from batchscore.runtime.pmml.result import ModelResult
+from batchscore.runtime.pmml.xml import attr, child, children, require_attr
+
+SUPPORTED_FEATURES = frozenset(
+    {
+        "predictedValue",
+        "predictedDisplayValue",
+        "probability",
+        "transformedValue",
+        "decision",
+        "entityId",
+        "affinity",
+        "clusterAffinity",
+        "clusterId",
+    }
+)
+
+
+def compile_outputs(model: etree._Element, plan: ModelPlan, scope: Scope, env: Environment) -> None:
+    """Append the model's OutputFields to ``plan.outputs`` and declare them in ``scope``."""
+    output = child(model, "Output")
+    if output is None:
+        return
+    fields = children(output, "OutputField")
+    for element in fields:
+        name = require_attr(element, "name")
+        feature = attr(element, "feature", "predictedValue") or "predictedValue"
+        if feature not in SUPPORTED_FEATURES:
+            raise ModelError(f"Unsupported PMML feature: OutputField@feature={feature} ({name}).")
+        if attr(element, "segmentId") is not None:
+            raise ModelError(f"Unsupported PMML feature: OutputField@segmentId ({name}).")
+        if attr(element, "targetField") not in (None, plan.target_name):
+            raise ModelError(f"Unsupported PMML feature: OutputField@targetField ({name}).")
+        rank = attr(element, "rank", "1")
+        if rank != "1":
+            raise ModelError(f"Unsupported PMML feature: OutputField@rank ({name}).")
+        scope.define_lazy(name, element, _compiler(plan, env, feature), scope)
+    for element in fields:
+        name = require_attr(element, "name")
+        plan.outputs.append(OutputColumn(name, scope.resolve(name)))
+
+
+def _compiler(
+    plan: ModelPlan, env: Environment, feature: str
+) -> Callable[[etree._Element, Scope], Expr]:
+    def compile_field(element: etree._Element, scope: Scope) -> Expr:
+        return _compile_field(element, scope, plan, env, feature)
+
+    return compile_field
+
+
+def _compile_field(
+    element: etree._Element, scope: Scope, plan: ModelPlan, env: Environment, feature: str
+) -> Expr:
+    name = require_attr(element, "name")
+    declared = attr(element, "dataType")
+    if declared is not None:
+        check_data_type(declared, f"OutputField {name}")
+    if feature in ("transformedValue", "decision"):
+        if find_expression(element) is None:
+            raise ModelError(f"Invalid PMML: OutputField {name} has no expression.")
+        return compile_typed(element, scope, env.functions, what=f"OutputField {name}")
+    extract, natural_type = _feature(element, plan, feature)
+    data_type = declared or natural_type
+    optype = attr(element, "optype") or (
+        "continuous" if is_numeric(data_type) and data_type != "boolean" else "categorical"
+    )
+
+    def evaluate(ctx: Context) -> Column:
+        return cast_column(data_type, extract(plan.evaluate(ctx)))
+
+    return Expr(evaluate, data_type, optype)
+
+
+def _feature(
+    element: etree._Element, plan: ModelPlan, feature: str
+) -> tuple[Callable[[ModelResult], Column], str]:
+    value_attr = attr(element, "value")
+    if feature in ("predictedValue", "predictedDisplayValue"):
+        if feature == "predictedDisplayValue":
+            return (lambda r: cast_column("string", r.value)), "string"
+        return (lambda r: r.value), plan.target_type
+    if feature == "probability":
+        if plan.function not in ("classification", "clustering"):
+            raise ModelError("Unsupported PMML feature: probability of a non-classification model.")
+        if value_attr is None:
+            return _probability_of_predicted, "double"
+        label = _label(plan, value_attr)
+        return (lambda r: r.probability_of(label)), "double"
+    if feature in ("entityId", "clusterId"):
+        return _entity_id, "string"
+    # affinity / clusterAffinity
+    if value_attr is None:
+        return _affinity_of_winner, "double"
+    entity = value_attr
+
+    def affinity(result: ModelResult) -> Column:
+        if result.affinities is None or entity not in result.affinity_ids:
+            return np.full(result.value.shape[0], np.nan)
+        return result.affinities[:, result.affinity_ids.index(entity)]
+
+    return affinity, "double"
+
+
+def _label(plan: ModelPlan, text: str) -> str:
+    """The label of ``plan`` that ``text`` denotes (``1`` and ``1.0`` alike for numbers)."""
+    if text in plan.labels or not is_numeric(plan.target_type):
+        return text
+    try:
+        wanted = format_scalar(parse_scalar(plan.target_type, text))
+    except ModelError:
+        return text
+    for label in plan.labels:
+        try:
+            if format_scalar(parse_scalar(plan.target_type, label)) == wanted:
+                return label
+        except ModelError:
+            continue
+    return text
+
+
+def _probability_of_predicted(result: ModelResult) -> Column:
+    out = np.full(result.value.shape[0], np.nan)
+    if result.probs is None:
+        return out
+    for index, label in enumerate(result.labels):
+        rows = np.asarray(result.value == label, dtype=bool)
+        out[rows] = result.probs[rows, index]
+    return out
+
+
+def _entity_id(result: ModelResult) -> Column:
+    if result.entity_ids is None:
+        return missing_column("string", result.value.shape[0])
+    return result.entity_ids
+
+
+def _affinity_of_winner(result: ModelResult) -> Column:
+    out = np.full(result.value.shape[0], np.nan)
+    if result.affinities is None or result.entity_ids is None:
+        return out
+    for index, entity in enumerate(result.affinity_ids):
+        rows = np.asarray(result.entity_ids == entity, dtype=bool)
+        out[rows] = result.affinities[rows, index]
+    return out

@@ -1,0 +1,49 @@
+"""The compiled form of one model element and what compiling one needs to know."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from batchscore.runtime.pmml.context import Context, Expr, Scope, new_key
+from batchscore.runtime.pmml.expressions import FunctionTable
+from batchscore.runtime.pmml.fields import DataField
+from batchscore.runtime.pmml.result import ModelResult
+
+
+@dataclass
+class Environment:
+    """Document-wide facts every model compiler needs."""
+
+    data_fields: dict[str, DataField]
+    functions: FunctionTable
+    global_scope: Scope
+
+
+@dataclass
+class OutputColumn:
+    name: str
+    expr: Expr
+
+
+class ModelPlan(ABC):
+    """One compiled model element: predictions for a batch plus its Output fields."""
+
+    function: str
+    target_name: str | None
+    target_type: str
+    target_optype: str
+    labels: tuple[str, ...]
+
+    def __init__(self) -> None:
+        self._key = new_key()
+        self.outputs: list[OutputColumn] = []
+        self.float_math = False
+        self.segment_id: str | None = None
+
+    def evaluate(self, ctx: Context) -> ModelResult:
+        result: ModelResult = ctx.memo(self._key, self._evaluate)
+        return result
+
+    @abstractmethod
+    def _evaluate(self, ctx: Context) -> ModelResult: ...

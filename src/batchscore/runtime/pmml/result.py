@@ -1,0 +1,46 @@
+"""What a model produces for a batch, before its Output fields are derived."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from batchscore.runtime.pmml.datatypes import F64, Column
+
+
+@dataclass
+class ModelResult:
+    """Predictions for every row of a batch.
+
+    ``value`` is the predicted value: float64 for regression, an object array of category
+    labels (document text) for classification and clustering. ``probs`` is ``[rows, labels]``.
+    """
+
+    value: Column
+    labels: tuple[str, ...] = ()
+    probs: F64 | None = None
+    entity_ids: Column | None = None
+    affinities: F64 | None = None
+    affinity_ids: tuple[str, ...] = ()
+    extra: dict[str, Column] = field(default_factory=dict)
+
+    def probability_of(self, label: str) -> F64:
+        n = self.value.shape[0]
+        if self.probs is None or label not in self.labels:
+            missing = np.full(n, np.nan)
+            if self.probs is not None:
+                missing[~np.isnan(self.probs).any(axis=1)] = 0.0
+            return missing
+        return self.probs[:, self.labels.index(label)]
+
+
+def predicted_from_probs(labels: tuple[str, ...], probs: F64) -> Column:
+    """The first label of highest probability per row (None where the row is missing)."""
+    out = np.full(probs.shape[0], None, dtype=object)
+    if not labels:
+        return out
+    present = ~np.isnan(probs).any(axis=1)
+    best = np.argmax(np.where(np.isnan(probs), -np.inf, probs), axis=1)
+    out[present] = np.array(labels, dtype=object)[best[present]]
+    return out

@@ -1,0 +1,373 @@
+"""TreeModel: nodes compiled into :mod:`forest` state tables.
+
+A node with children c1..ck becomes k test states: state j tests c_j's predicate and enters
+c_j when true, moves to state j+1 when false (after the last: noTrueChildStrategy), and
+follows the missingValueStrategy when the predicate is unknown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from lxml import etree
+
+from batchscore.errors import ModelError
+from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.context import Context, Expr, Scope
+from batchscore.runtime.pmml.datatypes import F64, Column, is_numeric
+from batchscore.runtime.pmml.forest import Forest, StateTable
+from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.predicates import (
+    Predicate,
+    compile_predicate,
+    find_predicate,
+    predicate_key,
+    simple_value,
+)
+from batchscore.runtime.pmml.result import ModelResult
+from batchscore.runtime.pmml.targets import TargetSpec, parse_target
+from batchscore.runtime.pmml.xml import attr, children, float_attr
+
+MISSING_STRATEGIES = frozenset({"none", "nullPrediction", "lastPrediction", "defaultChild"})
+NO_TRUE_CHILD = frozenset({"returnNullPrediction", "returnLastPrediction"})
+THRESHOLD_OPERATORS = frozenset({"lessOrEqual", "lessThan", "greaterThan", "greaterOrEqual"})
+NULL = -2
+
+
+@dataclass
+class NodeResult:
+    """What a node returns: its score, class distribution and entity id."""
+
+    score: str | None
+    distribution: dict[str, float]
+    entity_id: str
+
+
+class FeatureRegistry:
+    """The feature columns of a forest: numeric split fields and other predicates."""
+
+    def __init__(self) -> None:
+        self.columns: list[Expr | Predicate] = []
+        self._index: dict[object, int] = {}
+        self.all_float = True
+
+    def field(self, expr: Expr) -> int:
+        key = ("field", id(expr))
+        if key not in self._index:
+            self._index[key] = len(self.columns)
+            self.columns.append(expr)
+            if expr.data_type != "float":
+                self.all_float = False
+        return self._index[key]
+
+    def predicate(self, key: str, predicate: Predicate) -> int:
+        if key not in self._index:
+            self._index[key] = len(self.columns)
+            self.columns.append(predicate)
+        return self._index[key]
+
+    def matrix(self, ctx: Context) -> F64:
+        out = np.empty((ctx.n, len(self.columns)))
+        for j, column in enumerate(self.columns):
+            out[:, j] = np.asarray(column(ctx), dtype=np.float64)
+        return out
+
+
+def _below(value: float, data_type: str) -> float:
+    """The largest number below ``value`` in the field's precision."""
+    if data_type == "float":
+        return float(np.nextafter(np.float32(value), np.float32(-np.inf)))
+    return float(np.nextafter(value, -np.inf))
+
+
+@dataclass
+class _Builder:
+    registry: FeatureRegistry
+    results: list[NodeResult]
+    scope: Scope
+    missing_strategy: str
+    no_true_child: str
+    table: StateTable = field(default_factory=lambda: StateTable([], [], [], [], [], [], 0, 0))
+    _result_states: dict[int, int] = field(default_factory=dict)
+    _entered: dict[int, int] = field(default_factory=dict)
+    _null: int | None = None
+    _ids: dict[int, str] = field(default_factory=dict)
+    _nodes: list[etree._Element] = field(default_factory=list)
+    _todo: list[tuple[int, etree._Element, list[etree._Element], int]] = field(default_factory=list)
+
+    def _new(self, result: int) -> int:
+        t = self.table
+        t.feature.append(-1)
+        t.threshold.append(math.inf)
+        t.below.append(-1)
+        t.above.append(-1)
+        t.on_missing.append(-1)
+        t.result.append(result)
+        return len(t.result) - 1
+
+    def null_state(self) -> int:
+        if self._null is None:
+            self._null = self._new(NULL)
+        return self._null
+
+    def result_state(self, node: etree._Element) -> int:
+        key = id(node)
+        if key not in self._result_states:
+            self.results.append(_node_result(node, self._ids[key]))
+            self._result_states[key] = self._new(len(self.results) - 1)
+        return self._result_states[key]
+
+    def build(self, root: etree._Element) -> StateTable:
+        # Keeping every proxy alive keeps id(node) stable while the tree is built.
+        self._nodes = list(root.iter("Node"))
+        for index, node in enumerate(self._nodes, start=1):
+            self._ids[id(node)] = attr(node, "id") or str(index)
+        predicate = find_predicate(root)
+        if predicate is None:
+            raise ModelError("Invalid PMML: Node has no predicate.")
+        if predicate.tag == "True":
+            start = self.enter(root)
+        else:
+            start = self._new(-1)
+            self._set_test(start, predicate, self.enter(root), self.null_state(), self.null_state())
+        self._fill()
+        self.table.root = start
+        self.table.depth = self._depth(start)
+        return self.table
+
+    def enter(self, node: etree._Element) -> int:
+        key = id(node)
+        if key in self._entered:
+            return self._entered[key]
+        kids = children(node, "Node")
+        state = self._new(-1) if kids else self.result_state(node)
+        self._entered[key] = state
+        if kids:
+            self._todo.append((state, node, kids, 0))
+        return state
+
+    def _fill(self) -> None:
+        while self._todo:
+            state, parent, kids, j = self._todo.pop()
+            child = kids[j]
+            if j + 1 < len(kids):
+                on_false = self._new(-1)
+                self._todo.append((on_false, parent, kids, j + 1))
+            elif self.no_true_child == "returnLastPrediction":
+                on_false = self.result_state(parent)
+            else:
+                on_false = self.null_state()
+            strategy = self.missing_strategy
+            if strategy == "nullPrediction":
+                on_missing = self.null_state()
+            elif strategy == "lastPrediction":
+                on_missing = self.result_state(parent)
+            elif strategy == "none":
+                on_missing = on_false
+            else:  # defaultChild
+                wanted = attr(parent, "defaultChild")
+                target = next((k for k in kids if attr(k, "id") == wanted), None)
+                on_missing = self.enter(target) if target is not None else self.null_state()
+            predicate = find_predicate(child)
+            if predicate is None:
+                raise ModelError("Invalid PMML: Node has no predicate.")
+            self._set_test(state, predicate, self.enter(child), on_false, on_missing)
+
+    def _set_test(
+        self,
+        state: int,
+        predicate: etree._Element,
+        on_true: int,
+        on_false: int,
+        on_missing: int,
+    ) -> None:
+        t = self.table
+        t.on_missing[state] = on_missing
+        if predicate.tag in ("True", "False"):
+            # Test the zero column: 0 > -inf always, 0 > inf never.
+            t.feature[state] = -1
+            t.threshold[state] = -math.inf if predicate.tag == "True" else math.inf
+            t.below[state], t.above[state] = on_false, on_true
+            return
+        operator = predicate.get("operator")
+        if predicate.tag == "SimplePredicate" and operator in THRESHOLD_OPERATORS:
+            expr = self.scope.resolve(predicate.get("field") or "")
+            if is_numeric(expr.data_type) and expr.data_type != "boolean":
+                value = float(simple_value(expr, predicate.get("value") or ""))
+                t.feature[state] = self.registry.field(expr)
+                if operator in ("lessThan", "greaterOrEqual"):
+                    value = _below(value, expr.data_type)
+                t.threshold[state] = value
+                if operator in ("lessOrEqual", "lessThan"):
+                    t.below[state], t.above[state] = on_true, on_false
+                else:
+                    t.below[state], t.above[state] = on_false, on_true
+                return
+        compiled = compile_predicate(predicate, self.scope)
+        t.feature[state] = self.registry.predicate(predicate_key(predicate), compiled)
+        t.threshold[state] = 0.5
+        t.below[state], t.above[state] = on_false, on_true
+
+    def _depth(self, start: int) -> int:
+        t = self.table
+        depth: dict[int, int] = {}
+        stack = [start]
+        while stack:
+            s = stack[-1]
+            if t.result[s] != -1:
+                depth[s] = 0
+                stack.pop()
+                continue
+            nexts = {t.below[s], t.above[s], t.on_missing[s]}
+            pending = [x for x in nexts if x not in depth]
+            if pending:
+                stack.extend(pending)
+                continue
+            depth[s] = 1 + max(depth[x] for x in nexts)
+            stack.pop()
+        return depth[start]
+
+
+def _node_result(node: etree._Element, entity_id: str) -> NodeResult:
+    distribution: dict[str, float] = {}
+    scores = children(node, "ScoreDistribution")
+    if scores:
+        if all(s.get("probability") is not None for s in scores):
+            for s in scores:
+                distribution[s.get("value") or ""] = float_attr(s, "probability")
+        else:
+            counts = [(s.get("value") or "", float_attr(s, "recordCount")) for s in scores]
+            total = 0.0
+            for _, count in counts:
+                total += count
+            for label, count in counts:
+                distribution[label] = count / total if total else 0.0
+    return NodeResult(attr(node, "score"), distribution, entity_id)
+
+
+def compile_tree(
+    element: etree._Element,
+    scope: Scope,
+    registry: FeatureRegistry,
+    results: list[NodeResult],
+) -> StateTable:
+    """Add one TreeModel's states (and its node results to ``results``)."""
+    strategy = attr(element, "missingValueStrategy", "none") or "none"
+    if strategy not in MISSING_STRATEGIES:
+        raise ModelError(f"Unsupported PMML feature: TreeModel@missingValueStrategy={strategy}.")
+    no_true = attr(element, "noTrueChildStrategy", "returnNullPrediction") or ""
+    if no_true not in NO_TRUE_CHILD:
+        raise ModelError(f"Unsupported PMML feature: TreeModel@noTrueChildStrategy={no_true}.")
+    roots = children(element, "Node")
+    if len(roots) != 1:
+        raise ModelError("Invalid PMML: TreeModel needs exactly one root Node.")
+    for node in roots[0].iter("Node"):
+        for inner in node:
+            if inner.tag in ("Regression", "DecisionTree"):
+                raise ModelError(f"Unsupported PMML element: {inner.tag}.")
+    builder = _Builder(registry, results, scope, strategy, no_true)
+    return builder.build(roots[0])
+
+
+def tree_labels(results: list[NodeResult], known: tuple[str, ...]) -> tuple[str, ...]:
+    """Class labels: the target's, then any others in order of first appearance."""
+    labels = list(known)
+    for result in results:
+        for label in [*result.distribution, *([result.score] if result.score else [])]:
+            if label not in labels:
+                labels.append(label)
+    return tuple(labels)
+
+
+@dataclass
+class LeafTables:
+    """Per-result lookup tables; the last row is the null result."""
+
+    values: F64
+    probs: F64
+    labels: Column
+    entity_ids: Column
+
+    @classmethod
+    def build(
+        cls, results: list[NodeResult], labels: tuple[str, ...], classify: bool
+    ) -> LeafTables:
+        n = len(results)
+        values = np.full(n + 1, np.nan)
+        probs = np.full((n + 1, len(labels)), np.nan)
+        predicted = np.full(n + 1, None, dtype=object)
+        ids = np.full(n + 1, None, dtype=object)
+        for i, result in enumerate(results):
+            ids[i] = result.entity_id
+            if classify:
+                if result.distribution:
+                    probs[i] = [result.distribution.get(label, 0.0) for label in labels]
+                elif result.score is not None:
+                    probs[i] = [1.0 if label == result.score else 0.0 for label in labels]
+                if result.score is not None:
+                    predicted[i] = result.score
+                elif result.distribution:
+                    predicted[i] = labels[int(np.argmax(probs[i]))]
+            elif result.score is not None:
+                values[i] = float(result.score)
+        return cls(values, probs, predicted, ids)
+
+
+def result_rows(leaves: np.ndarray, n_results: int) -> np.ndarray:
+    return np.where(leaves < 0, n_results, leaves)
+
+
+class TreePlan(ModelPlan):
+    def __init__(
+        self,
+        registry: FeatureRegistry,
+        forest: Forest,
+        tables: LeafTables,
+        n_results: int,
+        target: TargetSpec,
+    ) -> None:
+        super().__init__()
+        self.registry = registry
+        self.forest = forest
+        self.tables = tables
+        self.n_results = n_results
+        self.target = target
+
+    def _evaluate(self, ctx: Context) -> ModelResult:
+        _, leaves = next(self.forest.leaves(self.registry.matrix(ctx)))
+        rows = result_rows(leaves, self.n_results)
+        ids = self.tables.entity_ids[rows]
+        if self.function == "classification":
+            return ModelResult(
+                self.tables.labels[rows], self.labels, self.tables.probs[rows], entity_ids=ids
+            )
+        value = self.target.apply(self.tables.values[rows], self.float_math)
+        return ModelResult(value, entity_ids=ids)
+
+
+def compile_tree_model(
+    element: etree._Element, scope: Scope, env: Environment, header: ModelHeader
+) -> ModelPlan:
+    if header.function not in ("classification", "regression"):
+        raise ModelError(f"Unsupported PMML feature: TreeModel@functionName={header.function}.")
+    registry = FeatureRegistry()
+    results: list[NodeResult] = []
+    table = compile_tree(element, scope, registry, results)
+    forest = Forest([table], len(registry.columns), registry.all_float)
+    classify = header.function == "classification"
+    known = header.target.labels if header.target is not None else ()
+    labels = tree_labels(results, known) if classify else ()
+    plan = TreePlan(
+        registry,
+        forest,
+        LeafTables.build(results, labels, classify),
+        len(results),
+        parse_target(element, header.target_name),
+    )
+    init_plan(plan, header, labels)
+    return plan
+
+
+register("TreeModel", compile_tree_model)

@@ -1,0 +1,127 @@
+"""Conformance of the PMML evaluator with JPMML-Evaluator's reference outputs.
+
+One test per corpus case (``pytest -v`` is the conformance table). Cases whose model element
+is not supported yet are asserted to be refused at load time with a ModelError naming the
+element; their test id says ``refused-<Element>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from batchscore.errors import ModelError
+from batchscore.runtime.engine import CompiledModel, ModelEngine
+from batchscore.runtime.pmml import PmmlEngine
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "pmml"
+CASES = CORPUS / "cases"
+NOT_YET_SUPPORTED = frozenset(
+    {"SupportVectorMachineModel", "NaiveBayesModel", "ClusteringModel", "NearestNeighborModel"}
+)
+
+
+def _cases() -> list[Any]:
+    if not CASES.is_dir():
+        return [pytest.param(None, id="corpus-missing", marks=pytest.mark.skip("no corpus"))]
+    params = []
+    for case in sorted(p for p in CASES.iterdir() if p.is_dir()):
+        element = json.loads((case / "meta.json").read_text())["model_element"]
+        refused = element in NOT_YET_SUPPORTED
+        case_id = f"{case.name}-refused-{element}" if refused else case.name
+        params.append(pytest.param(case, id=case_id))
+    return params
+
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        return header, list(reader)
+
+
+def input_columns(path: Path, types: dict[str, str]) -> dict[str, npt.NDArray[Any]]:
+    """input.csv as the engine's columns: empty cell = missing, typed per the DataField."""
+    header, rows = read_csv(path)
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for j, name in enumerate(header):
+        cells = [row[j] if j < len(row) else "" for row in rows]
+        if types.get(name, "double") == "string":
+            columns[name] = np.array([c if c != "" else None for c in cells], dtype=object)
+        else:
+            columns[name] = np.array([float(c) if c != "" else np.nan for c in cells])
+    return columns
+
+
+def matches(expected: str, got: object, rel: float) -> bool:
+    if expected == "":
+        return got is None or (isinstance(got, float) and math.isnan(got))
+    if expected in ("true", "false"):
+        return got is (expected == "true")
+    try:
+        wanted = float(expected)
+    except ValueError:
+        return got == expected
+    if not isinstance(got, (float, int, np.floating, np.integer)) or isinstance(got, bool):
+        return False
+    value = float(got)
+    return abs(value - wanted) <= max(rel * abs(wanted), 1e-12)
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_case_matches_jpmml(case: Path) -> None:
+    meta = json.loads((case / "meta.json").read_text())
+    element = meta["model_element"]
+    data = (case / "model.pmml").read_bytes()
+    engine = PmmlEngine()
+    if element in NOT_YET_SUPPORTED:
+        with pytest.raises(ModelError, match=f"Unsupported PMML element: {element}"):
+            engine.load(data)
+        return
+    model = engine.load(data)
+    types = {field.name: field.data_type for field in model.inputs}
+    outputs = model.score(input_columns(case / "input.csv", types))
+    header, rows = read_csv(case / "expected.csv")
+    assert list(outputs) == header
+    rel = 1e-6 if element == "NeuralNetwork" else 1e-9
+    failures = []
+    for j, name in enumerate(header):
+        column = outputs[name]
+        bad = [
+            (i, row[j] if j < len(row) else "", column[i])
+            for i, row in enumerate(rows)
+            if not matches(row[j] if j < len(row) else "", column[i], rel)
+        ]
+        if bad:
+            failures.append(f"{name}: {len(bad)} rows differ, first {bad[0]}")
+    assert not failures, "; ".join(failures)
+
+
+def test_declared_outputs_match_scored_columns() -> None:
+    """The FieldInfo outputs list is exactly the scored dict's keys, in order."""
+    case = CASES / "iforest_plain"
+    if not case.is_dir():
+        pytest.skip("no corpus")
+    model = PmmlEngine().load((case / "model.pmml").read_bytes())
+    types = {field.name: field.data_type for field in model.inputs}
+    outputs = model.score(input_columns(case / "input.csv", types))
+    assert [f.name for f in model.outputs] == list(outputs)
+    assert outputs["outlier"].dtype == object
+    assert {f.name: f.data_type for f in model.outputs}["outlier"] == "boolean"
+
+
+def test_engine_satisfies_the_port() -> None:
+    engine: ModelEngine = PmmlEngine()
+    case = CASES / "logreg_binary"
+    if not case.is_dir():
+        pytest.skip("no corpus")
+    model: CompiledModel = engine.load((case / "model.pmml").read_bytes())
+    assert model.name == "RegressionModel"
+    assert [f.usage for f in model.outputs] == ["target", "output", "output"]
