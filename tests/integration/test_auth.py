@@ -31,6 +31,9 @@ READ_ROUTES = [
     ("GET", f"{BASE}/model/x/source"),
     ("GET", "/inventory/managedObjects/1"),
     ("GET", "/inventory/managedObjects/1/childAssets"),
+    ("GET", "/inventory/managedObjects"),
+    ("GET", "/measurement/measurements"),
+    ("GET", f"{BASE}/schedule/preview?cronExpression=0+0+5+%3F+*+*"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
 ]
@@ -45,6 +48,7 @@ WRITE_ROUTES = [
     ("DELETE", f"{BASE}/models"),
     ("POST", "/inventory/managedObjects"),
     ("POST", "/inventory/managedObjects/1/childAssets"),
+    ("POST", "/measurement/measurements"),
 ]
 ALL_ROUTES = READ_ROUTES + WRITE_ROUTES
 

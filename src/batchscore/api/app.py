@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from batchscore import __version__
-from batchscore.api import health, inventory, jobs, models, schedule
+from batchscore.api import health, inventory, jobs, measurements, models, schedule
 from batchscore.api.deps import READ, require
 from batchscore.api.errors import install_error_handlers
 from batchscore.api.middleware import RequestIdMiddleware
@@ -37,7 +37,7 @@ def create_app(svc: Services) -> FastAPI:
     app.state.services = svc
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, jobs, models, schedule, inventory):
+    for module in (health, jobs, models, schedule, inventory, measurements):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

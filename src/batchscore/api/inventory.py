@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from batchscore.api.deps import read_json, require, services
+from batchscore.api.paging import Paging, envelope, paging
 from batchscore.api.render import managed_object_json, reference_json
 from batchscore.api.schemas import AuthErrorBody
 from batchscore.domain.roles import Principal, Role
+from batchscore.service.inventory_query import query_objects
 
 router = APIRouter(
     prefix="/inventory",
@@ -76,6 +78,33 @@ async def create_object(
     body = await read_json(request)
     obj = await run_in_threadpool(services(request).inventory.create, principal.tenant, body)
     return JSONResponse(managed_object_json(obj, _base(request), []), status_code=201)
+
+
+@router.get("/managedObjects", summary="List managed objects by an inventory query")
+def list_objects(
+    request: Request,
+    query: str | None = Query(
+        None,
+        description="Cumulocity syntax: $filter=has(c8y_IsDevice), has(c8y_IsDeviceGroup), "
+        "bygroupid(<id>), joined with 'and'; the $filter= prefix is optional.",
+    ),
+    page: Paging = Depends(paging),
+    principal: Principal = require(Role.INVENTORY_READ),
+) -> JSONResponse:
+    found = query_objects(
+        services(request).db,
+        principal.tenant,
+        query,
+        offset=page.offset,
+        limit=page.size,
+        with_total=page.with_total,
+    )
+    base = _base(request)
+    items = [managed_object_json(obj, base) for obj in found.objects]
+    body = envelope(
+        request, "managedObjects", items, page, has_more=found.has_more, total=found.total
+    )
+    return JSONResponse(body)
 
 
 @router.get("/managedObjects/{objectId}", summary="Get a managed object")

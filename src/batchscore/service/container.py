@@ -9,6 +9,7 @@ from batchscore.passwords import configure_hashing
 from batchscore.service.auth import Authenticator, FailureLimiter
 from batchscore.service.inventory import InventoryService
 from batchscore.service.jobs import JobService
+from batchscore.service.measurements import MeasurementService
 from batchscore.service.models import ModelService
 from batchscore.settings import Settings
 from batchscore.store.db import Database
@@ -23,6 +24,7 @@ class Services:
     models: ModelService
     inventory: InventoryService
     jobs: JobService
+    measurements: MeasurementService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock | None = None) -> Services:
@@ -37,4 +39,5 @@ class Services:
             models=ModelService(db, clock, settings.max_model_bytes),
             inventory=InventoryService(db, clock),
             jobs=JobService(db, clock),
+            measurements=MeasurementService(db),
         )

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -175,4 +176,22 @@ inference_chunks = Table(
     Column("row_start", BigInteger, nullable=False),
     Column("row_count", Integer, nullable=False),
     Column("payload", LargeBinary, nullable=False),
+)
+
+# One row per value; the primary key makes re-posting idempotent and doubles as the covering
+# index for window scans (tenant, device, fragment, series, time). Times are epoch nanoseconds
+# so that windows read straight into int64 arrays and order exactly.
+measurements = Table(
+    "measurements",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("device_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("fragment", String(255), primary_key=True),
+    Column("series", String(255), primary_key=True),
+    Column("time_ns", BigInteger, primary_key=True, autoincrement=False),
+    Column("value", Double, nullable=False),
+    Column("unit", String(32), nullable=True),
+    Column("type", String(255), nullable=True),
+    # On SQLite the primary key then *is* the table, so a window scan reads one b-tree.
+    sqlite_with_rowid=False,
 )

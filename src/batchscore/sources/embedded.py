@@ -1,0 +1,56 @@
+"""The embedded MeasurementSource: the measurement store in the service's own database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from batchscore.domain.inventory import ManagedObject
+from batchscore.domain.jobs import MeasurementPath
+from batchscore.domain.measurements import to_ns
+from batchscore.sources.source import Series, SeriesChunk, chunk_bounds
+from batchscore.store import measurements as repo
+from batchscore.store.db import Database
+
+
+class Inventory(Protocol):
+    """The part of the inventory use cases this source needs (InventoryService fits)."""
+
+    def get(self, tenant: str, object_id: str | int) -> ManagedObject: ...
+
+    def devices_below(self, tenant: str, target: ManagedObject) -> list[int]: ...
+
+
+class EmbeddedSource:
+    """Reads windows from the ``measurements`` table; groups resolve through the inventory."""
+
+    def __init__(self, db: Database, inventory: Inventory) -> None:
+        self.db = db
+        self.inventory = inventory
+
+    def read(
+        self,
+        tenant: str,
+        device_id: int,
+        paths: Sequence[MeasurementPath],
+        start: datetime,
+        end: datetime,
+        chunk: timedelta | None = None,
+    ) -> Iterator[SeriesChunk]:
+        for lo, hi in chunk_bounds(start, end, chunk):
+            lo_ns, hi_ns = to_ns(lo), to_ns(hi)
+            # One short read transaction per chunk, so a long window never pins a snapshot.
+            with self.db.read() as conn:
+                series = {
+                    path: Series(
+                        *repo.read_series(
+                            conn, tenant, device_id, path.fragment, path.series, lo_ns, hi_ns
+                        )
+                    )
+                    for path in dict.fromkeys(paths)
+                }
+            yield SeriesChunk(lo, hi, series)
+
+    def devices_below(self, tenant: str, target_id: int) -> list[int]:
+        return self.inventory.devices_below(tenant, self.inventory.get(tenant, target_id))

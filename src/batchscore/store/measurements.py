@@ -1,0 +1,176 @@
+"""Measurement values: idempotent bulk insert, window reads into numpy, and paging by measurement.
+
+A measurement of the API is the group of rows sharing (device, time_ns, type); nothing else
+records it, so re-posting the same measurement touches nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, Connection, and_, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from batchscore.store.tables import measurements
+
+m = measurements
+
+_PAIR = np.dtype([("t", np.int64), ("v", np.float64)])
+_SERIES_QMARK = (
+    "SELECT time_ns, value FROM measurements WHERE tenant_id = ? AND device_id = ? "
+    "AND fragment = ? AND series = ? AND time_ns >= ? AND time_ns < ? ORDER BY time_ns"
+)
+_SERIES_FORMAT = _SERIES_QMARK.replace("?", "%s")
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRow:
+    """One stored value, as inserted and as read back for the API."""
+
+    device_id: int
+    fragment: str
+    series: str
+    time_ns: int
+    value: float
+    unit: str | None
+    type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementFilter:
+    """The GET filters; ``None`` means no restriction. Times are ``[start_ns, end_ns)``."""
+
+    device_id: int | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+    fragment: str | None = None
+    series: str | None = None
+    type: str | None = None
+
+
+MeasurementKey = tuple[int, int, str | None]  # (device_id, time_ns, type)
+
+
+def insert_values(conn: Connection, tenant: str, rows: Sequence[ValueRow]) -> None:
+    """Insert many values in one executemany; values already stored are left as they are."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(m).on_conflict_do_nothing()
+    conn.execute(
+        stmt,
+        [
+            {
+                "tenant_id": tenant,
+                "device_id": r.device_id,
+                "fragment": r.fragment,
+                "series": r.series,
+                "time_ns": r.time_ns,
+                "value": r.value,
+                "unit": r.unit,
+                "type": r.type,
+            }
+            for r in rows
+        ],
+    )
+
+
+def read_series(
+    conn: Connection,
+    tenant: str,
+    device_id: int,
+    fragment: str,
+    series: str,
+    start_ns: int,
+    end_ns: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Times (epoch ns) and values of one series in ``[start_ns, end_ns)``, ordered by time."""
+    sql = _SERIES_QMARK if conn.dialect.paramstyle == "qmark" else _SERIES_FORMAT
+    # Raw driver cursor: the tuples it yields go straight into one structured array, without
+    # SQLAlchemy Row objects; the primary key serves the range scan in time order.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, (tenant, device_id, fragment, series, start_ns, end_ns))
+        pairs = np.array(cursor.fetchall(), dtype=_PAIR)
+    finally:
+        cursor.close()
+    return np.ascontiguousarray(pairs["t"]), np.ascontiguousarray(pairs["v"])
+
+
+def _conditions(tenant: str, flt: MeasurementFilter) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [m.c.tenant_id == tenant]
+    if flt.device_id is not None:
+        conds.append(m.c.device_id == flt.device_id)
+    if flt.start_ns is not None:
+        conds.append(m.c.time_ns >= flt.start_ns)
+    if flt.end_ns is not None:
+        conds.append(m.c.time_ns < flt.end_ns)
+    if flt.fragment is not None:
+        conds.append(m.c.fragment == flt.fragment)
+    if flt.series is not None:
+        conds.append(m.c.series == flt.series)
+    if flt.type is not None:
+        conds.append(m.c.type == flt.type)
+    return conds
+
+
+def page_keys(
+    conn: Connection,
+    tenant: str,
+    flt: MeasurementFilter,
+    *,
+    offset: int,
+    limit: int,
+    descending: bool,
+) -> list[MeasurementKey]:
+    """The measurements (device, time, type) matching ``flt``, one page, ordered by time."""
+    order: list[Any] = [m.c.time_ns, m.c.device_id, m.c.type]
+    if descending:
+        order = [c.desc() for c in order]
+    rows = conn.execute(
+        select(m.c.device_id, m.c.time_ns, m.c.type)
+        .where(*_conditions(tenant, flt))
+        .group_by(m.c.device_id, m.c.time_ns, m.c.type)
+        .order_by(*order)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(int(r.device_id), int(r.time_ns), r.type) for r in rows]
+
+
+def count_measurements(conn: Connection, tenant: str, flt: MeasurementFilter) -> int:
+    """How many measurements match ``flt`` (for ``withTotalPages``)."""
+    keys = (
+        select(m.c.device_id, m.c.time_ns, m.c.type)
+        .where(*_conditions(tenant, flt))
+        .group_by(m.c.device_id, m.c.time_ns, m.c.type)
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(keys)).scalar_one())
+
+
+def rows_of(conn: Connection, tenant: str, keys: Sequence[MeasurementKey]) -> list[ValueRow]:
+    """Every stored value of the given measurements, all fragments included."""
+    if not keys:
+        return []
+    wanted = set(keys)
+    pairs = sorted({(device, time_ns) for device, time_ns, _ in keys})
+    rows = conn.execute(
+        select(m)
+        .where(
+            and_(
+                m.c.tenant_id == tenant,
+                tuple_(m.c.device_id, m.c.time_ns).in_(pairs),
+            )
+        )
+        .order_by(m.c.fragment, m.c.series)
+    )
+    return [
+        ValueRow(int(r.device_id), r.fragment, r.series, int(r.time_ns), r.value, r.unit, r.type)
+        for r in rows
+        if (int(r.device_id), int(r.time_ns), r.type) in wanted
+    ]
