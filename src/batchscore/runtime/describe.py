@@ -1,132 +1,52 @@
-"""Reads what a model file declares (name, inputs, outputs) without scoring anything."""
+"""Reads what a PMML file declares for the Models API: its name, description and input fields.
+
+Parsing goes through the engine's hardened parser (``pmml/xml.py``); the outputs come from the
+compiled model, since only the engine knows the exact columns it returns.
+"""
 
 from __future__ import annotations
 
-from lxml import etree
-
 from batchscore.domain.models import ModelDescription, ModelField
 from batchscore.errors import ModelError
-
-MODEL_ELEMENTS = {
-    "AnomalyDetectionModel",
-    "AssociationModel",
-    "BaselineModel",
-    "BayesianNetworkModel",
-    "ClusteringModel",
-    "GaussianProcessModel",
-    "GeneralRegressionModel",
-    "MiningModel",
-    "NaiveBayesModel",
-    "NearestNeighborModel",
-    "NeuralNetwork",
-    "RegressionModel",
-    "RuleSetModel",
-    "Scorecard",
-    "SequenceModel",
-    "SupportVectorMachineModel",
-    "TextModel",
-    "TimeSeriesModel",
-    "TreeModel",
-}
-
-
-def safe_parser() -> etree.XMLParser:
-    """An XML parser that loads no DTD, expands no entities and never touches the network."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
-def parse_pmml_xml(data: bytes) -> etree._Element:
-    """Parse PMML bytes; refuse DTDs and entity declarations outright (Invalid XML format)."""
-    if not data.strip():
-        raise ModelError("Invalid XML format.", "The model file is empty.")
-    head = data[:4096].lower()
-    if b"<!doctype" in head or b"<!entity" in data.lower():
-        raise ModelError("Invalid XML format.", "DTDs and entity declarations are not allowed.")
-    try:
-        root = etree.fromstring(data, parser=safe_parser())
-    except etree.XMLSyntaxError as exc:
-        raise ModelError("Invalid XML format.", _first_line(str(exc))) from None
-    if root is None or _local(root.tag) != "PMML":
-        raise ModelError("Invalid XML format.", "The document's root element is not PMML.")
-    return root
+from batchscore.runtime.pmml.compiler import MODEL_TAGS
+from batchscore.runtime.pmml.xml import attr, child, children, parse_document
 
 
 def describe_pmml(data: bytes, fallback_name: str | None) -> ModelDescription:
-    """Name, description, inputs and outputs of a PMML document."""
-    root = parse_pmml_xml(data)
-    children = [c for c in root if isinstance(c.tag, str)]
-    model = next((c for c in children if _local(c.tag) in MODEL_ELEMENTS), None)
+    """Name, description and active inputs of a PMML document (outputs left empty)."""
+    root = parse_document(data)
+    model = next((c for c in root if isinstance(c.tag, str) and c.tag in MODEL_TAGS), None)
     if model is None:
         raise ModelError("The PMML document contains no model element.")
-    header = next((c for c in children if _local(c.tag) == "Header"), None)
-    name = model.get("modelName") or (fallback_name or "")
-    if not name.strip():
+    name = (attr(model, "modelName") or fallback_name or "").strip()
+    if not name:
         raise ModelError("The model has no name: set modelName or upload it with a file name.")
-    description = (header.get("description") if header is not None else None) or ""
-    dictionary = {
-        f.get("name", ""): f
-        for c in children
-        if _local(c.tag) == "DataDictionary"
-        for f in c
-        if isinstance(f.tag, str) and _local(f.tag) == "DataField"
+    header = child(root, "Header")
+    description = (attr(header, "description") if header is not None else None) or ""
+    dictionary = child(root, "DataDictionary")
+    fields = {
+        attr(f, "name"): f
+        for f in (children(dictionary, "DataField") if dictionary is not None else [])
     }
+    schema = child(model, "MiningSchema")
     inputs: list[ModelField] = []
-    targets: list[ModelField] = []
-    for mf in _children(model, "MiningSchema", "MiningField"):
-        fname = mf.get("name", "")
-        usage = mf.get("usageType", "active")
-        field = dictionary.get(fname)
-        if field is None:
-            raise ModelError(f"The MiningField '{fname}' is not declared in the DataDictionary.")
-        info = ModelField(
-            name=fname,
-            data_type=field.get("dataType", "double"),
-            op_type=mf.get("optype") or field.get("optype") or "continuous",
-            required=mf.get("missingValueReplacement") is None,
+    for mining_field in children(schema, "MiningField") if schema is not None else []:
+        field_name = attr(mining_field, "name") or ""
+        data_field = fields.get(field_name)
+        if data_field is None:
+            raise ModelError(
+                f"The MiningField '{field_name}' is not declared in the DataDictionary."
+            )
+        if (attr(mining_field, "usageType") or "active") != "active":
+            continue
+        inputs.append(
+            ModelField(
+                name=field_name,
+                data_type=attr(data_field, "dataType") or "double",
+                op_type=attr(mining_field, "optype") or attr(data_field, "optype") or "continuous",
+                required=attr(mining_field, "missingValueReplacement") is None,
+            )
         )
-        if usage == "active":
-            inputs.append(info)
-        elif usage in ("target", "predicted"):
-            targets.append(info)
-    outputs = [
-        ModelField(
-            name=of.get("name", ""),
-            data_type=of.get("dataType", "double"),
-            op_type=of.get("optype", "continuous"),
-        )
-        for of in _children(model, "Output", "OutputField")
-    ]
     return ModelDescription(
-        name=name.strip(),
-        description=description,
-        kind="pmml",
-        inputs=tuple(inputs),
-        outputs=tuple(targets + outputs),
+        name=name, description=description, kind="pmml", inputs=tuple(inputs), outputs=()
     )
-
-
-def _children(element: etree._Element, parent: str, child: str) -> list[etree._Element]:
-    return [
-        c
-        for p in element
-        if isinstance(p.tag, str) and _local(p.tag) == parent
-        for c in p
-        if isinstance(c.tag, str) and _local(c.tag) == child
-    ]
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _first_line(text: str) -> str:
-    line = text.splitlines()[0] if text else "the document is not well-formed"
-    return line[:200] if line.endswith(".") else line[:199] + "."
