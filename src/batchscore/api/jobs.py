@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from batchscore.api.deps import ADMIN, READ, read_json, require, services
-from batchscore.api.render import execution_json, job_json
+from batchscore.api.render import duration_text, execution_json, job_json
 from batchscore.api.schemas import (
     ZEMENTIS_ERRORS,
     ErrorsBody,
@@ -49,19 +49,18 @@ def get_job(jobId: str, request: Request, principal: Principal = require(READ)) 
 
 @router.get("/job/{jobId}/status", response_model=JobStatusOut, summary="Status of the last run")
 def job_status(jobId: str, request: Request, principal: Principal = require(READ)) -> JSONResponse:
-    last = services(request).jobs.last_execution(principal.tenant, jobId)
-    if last is None:
+    job = services(request).jobs.get(principal.tenant, jobId)
+    if job.last_status is None:
         return JSONResponse({"jobExecutionStatus": "Pending", "jobExecutionDuration": ""})
-    duration = str(last.duration_ms) if last.duration_ms is not None else ""
-    return JSONResponse({"jobExecutionStatus": last.status.value, "jobExecutionDuration": duration})
+    return JSONResponse(
+        {"jobExecutionStatus": job.last_status.value, "jobExecutionDuration": duration_text(job)}
+    )
 
 
 @router.get("/job/{jobId}/history", response_model=list[ExecutionOut], summary="Execution history")
 def job_history(jobId: str, request: Request, principal: Principal = require(READ)) -> JSONResponse:
-    svc = services(request).jobs
-    job = svc.get(principal.tenant, jobId)
-    runs = svc.history(principal.tenant, jobId)
-    return JSONResponse([execution_json(job.id, r) for r in runs])
+    runs = services(request).jobs.history(principal.tenant, jobId)
+    return JSONResponse([execution_json(r.job_id, r) for r in runs])
 
 
 @router.put("/job/{jobId}/history", include_in_schema=False)

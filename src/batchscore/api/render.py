@@ -25,10 +25,13 @@ def job_json(job: Job) -> dict[str, Any]:
     }
     if job.last_status is not None:
         out["jobStatus"] = job.last_status.value
-        out["lastExecutionDuration"] = (
-            str(job.last_duration_ms) if job.last_duration_ms is not None else ""
-        )
+        out["lastExecutionDuration"] = duration_text(job)
     return out
+
+
+def duration_text(job: Job) -> str:
+    """The last finished execution's duration in milliseconds, as the API's string."""
+    return str(job.last_duration_ms) if job.last_duration_ms is not None else ""
 
 
 def execution_json(job_id: int, run: Execution) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from batchscore.clock import Clock
@@ -94,14 +93,6 @@ class JobService:
         if found is None:
             raise execution_not_found(number)
         return found
-
-    def last_execution(self, tenant: str, job_id: str) -> Execution | None:
-        runs = self.history(tenant, job_id)
-        finished = [r for r in runs if r.status.finished]
-        return finished[-1] if finished else None
-
-    def next_fire(self, tenant: str, job_id: str) -> datetime | None:
-        return self.get(tenant, job_id).next_fire_at
 
 
 def _check_mapping(spec: JobSpec, inputs: dict[str, bool]) -> None:
