@@ -304,3 +304,22 @@ def test_three_instances_fire_every_instant_exactly_once(
         assert numbers == list(range(1, len(expected) + 1))
         total += len(expected)
     assert total == 100 * 96 + 100 * 24
+
+
+def test_an_instant_is_inserted_once_even_when_claimed_twice(
+    client: TestClient, admin: dict[str, str], world: World, db: Database, clock: FakeClock
+) -> None:
+    from batchscore.store import executions as repo
+
+    job_id = make_job(client, admin, world, **every_minute())
+    now = clock.now()
+    row = repo.NewExecution(
+        job_id, "t1", 1, now, None, None, ExecutionStatus.RUNNING, [], now, is_group=True
+    )
+    with db.write() as conn:
+        first = repo.insert_executions(conn, [row])
+    with db.write() as conn:
+        second = repo.insert_executions(conn, [row])
+        assert repo.count_executions(conn) == 1
+    assert list(first) == [(job_id, 1)]
+    assert second == {}

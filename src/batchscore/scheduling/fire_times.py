@@ -34,10 +34,16 @@ def next_periodic_fire(schedule: JobSchedule, after: datetime) -> datetime | Non
     """The next cron instant strictly after ``after``, or None when the schedule has ended."""
     assert schedule.cron_expression is not None
     assert schedule.time_zone is not None
-    expression = cached_cron(schedule.cron_expression)
-    policy = DstPolicy(schedule.dst_policy)
+    return _next_fire(
+        schedule.cron_expression, schedule.time_zone, schedule.dst_policy, after.astimezone(UTC)
+    )
+
+
+@lru_cache(maxsize=65536)
+def _next_fire(cron: str, zone: str, policy: str, after: datetime) -> datetime | None:
+    # Jobs sharing a schedule are due at the same instant: one cron search serves them all.
     found: datetime | None = next_fire_time(
-        expression, cached_zone(schedule.time_zone), after, policy
+        cached_cron(cron), cached_zone(zone), after, DstPolicy(policy)
     )
     # UTC: aware datetimes of one ZoneInfo compare by wall time, ignoring fold.
     return found.astimezone(UTC) if found is not None else None

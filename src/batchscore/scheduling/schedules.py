@@ -3,8 +3,10 @@ scheduler (which rebuilds schedules from stored jobs). Pure."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -24,9 +26,18 @@ E = TypeVar("E", MisfirePolicy, DstPolicy)
 
 
 def schedule_from_stored(stored: dict[str, Any]) -> JobSchedule:
-    """Rebuild the JobSchedule of a stored job from its echoed jobSchedule object."""
+    """Rebuild the JobSchedule of a stored job from its echoed jobSchedule object.
+
+    Thousands of jobs share a handful of schedules, and the scheduler rebuilds them every tick:
+    the validated result is cached per distinct schedule.
+    """
+    return _schedule_from_json(json.dumps(stored, sort_keys=True))
+
+
+@lru_cache(maxsize=4096)
+def _schedule_from_json(text: str) -> JobSchedule:
     errors: list[str] = []
-    schedule = parse_schedule(stored, errors)
+    schedule = parse_schedule(json.loads(text), errors)
     if schedule is None:
         raise Invalid.collect(errors or ["The stored schedule is invalid."])
     return schedule

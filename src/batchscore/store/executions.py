@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batchscore.domain.jobs import ExecutionStatus
@@ -107,7 +107,7 @@ def running_job_ids(conn: Connection, job_ids: Sequence[int]) -> set[int]:
 def insert_executions(conn: Connection, rows: Sequence[NewExecution]) -> dict[tuple[int, int], int]:
     """Insert executions in one batch, ignoring any whose (job, scheduled instant) exists.
 
-    Returns the ids of the rows present afterwards, keyed by (job id, execution number).
+    Returns the ids of the rows inserted, keyed by (job id, execution number).
     """
     if not rows:
         return {}
@@ -131,13 +131,11 @@ def insert_executions(conn: Connection, rows: Sequence[NewExecution]) -> dict[tu
         }
         for row in rows
     ]
-    conn.execute(_insert_ignoring_duplicates(conn), values)
-    keys = [(row.job_id, row.number) for row in rows]
-    found = conn.execute(
-        select(executions.c.id, executions.c.job_id, executions.c.number).where(
-            tuple_(executions.c.job_id, executions.c.number).in_(keys)
-        )
+    # One batched INSERT ... RETURNING; rows skipped as duplicates return nothing.
+    statement = _insert_ignoring_duplicates(conn).returning(
+        executions.c.id, executions.c.job_id, executions.c.number
     )
+    found = conn.execute(statement, values)
     return {(int(r.job_id), int(r.number)): int(r.id) for r in found}
 
 
