@@ -103,11 +103,11 @@ class Scheduler:
             for job in due:
                 schedule = schedule_from_stored(job.schedule)
                 plan = plan_fire(schedule, job.next_fire_at, now, self.misfire_threshold)
-                count = job.execution_count
-                if plan.instant is not None:
-                    count += 1
-                    rows.append(self._execution_row(job, schedule, plan, count, now, running))
-                advances.append((job.id, job.next_fire_at, plan.next_fire_at, count))
+                fired = plan.instant is not None
+                if fired:
+                    number = job.execution_count + 1
+                    rows.append(self._execution_row(job, schedule, plan, number, now, running))
+                advances.append((job.id, job.next_fire_at, plan.next_fire_at, int(fired)))
             ids = repo.insert_executions(conn, rows)
             repo.advance_jobs(conn, advances)
             for row in rows:

@@ -3,7 +3,6 @@ scheduler (which rebuilds schedules from stored jobs). Pure."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
@@ -31,13 +30,14 @@ def schedule_from_stored(stored: dict[str, Any]) -> JobSchedule:
     Thousands of jobs share a handful of schedules, and the scheduler rebuilds them every tick:
     the validated result is cached per distinct schedule.
     """
-    return _schedule_from_json(json.dumps(stored, sort_keys=True))
+    # Stored schedules hold only scalars (validated at creation), so their items are hashable.
+    return _schedule_from_items(tuple(sorted(stored.items())))
 
 
 @lru_cache(maxsize=4096)
-def _schedule_from_json(text: str) -> JobSchedule:
+def _schedule_from_items(items: tuple[tuple[str, Any], ...]) -> JobSchedule:
     errors: list[str] = []
-    schedule = parse_schedule(json.loads(text), errors)
+    schedule = parse_schedule(dict(items), errors)
     if schedule is None:
         raise Invalid.collect(errors or ["The stored schedule is invalid."])
     return schedule

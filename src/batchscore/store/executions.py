@@ -6,12 +6,13 @@ time the same way on every backend.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batchscore.domain.jobs import ExecutionStatus
@@ -151,20 +152,24 @@ def _insert_ignoring_duplicates(conn: Connection) -> Any:
 def advance_jobs(
     conn: Connection, updates: Sequence[tuple[int, datetime, datetime | None, int]]
 ) -> int:
-    """Set ``next_fire_at`` and ``execution_count`` of claimed jobs (compare-and-set on the old
-    ``next_fire_at``). ``updates`` holds (job id, old next_fire_at, new next_fire_at, count)."""
-    if not updates:
-        return 0
-    statement = (
-        update(jobs)
-        .where(and_(jobs.c.id == bindparam("jid"), jobs.c.next_fire_at == bindparam("old")))
-        .values(next_fire_at=bindparam("new"), execution_count=bindparam("count"))
-    )
-    result = conn.execute(
-        statement,
-        [{"jid": j, "old": old, "new": new, "count": count} for j, old, new, count in updates],
-    )
-    return int(result.rowcount)
+    """Set ``next_fire_at`` and add to ``execution_count`` of claimed jobs, compare-and-set on
+    the old ``next_fire_at``. ``updates`` holds (job id, old next_fire_at, new one, increment).
+
+    Jobs that share a schedule move in step, so one set-based UPDATE per distinct
+    (old, new, increment) serves them all.
+    """
+    groups: dict[tuple[datetime, datetime | None, int], list[int]] = defaultdict(list)
+    for job_id, old, new, increment in updates:
+        groups[(old, new, increment)].append(job_id)
+    changed = 0
+    for (old, new, increment), job_ids in groups.items():
+        result = conn.execute(
+            update(jobs)
+            .where(jobs.c.id.in_(job_ids), jobs.c.next_fire_at == old)
+            .values(next_fire_at=new, execution_count=jobs.c.execution_count + increment)
+        )
+        changed += int(result.rowcount)
+    return changed
 
 
 def finish_execution(
