@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     misfire_threshold_s: int = Field(
         default=60, ge=0, description="A fire later than this many seconds is a misfire."
     )
+    workers: int = Field(
+        default=2, gt=0, le=64, description="Executions run at once by the local executor."
+    )
     lease_s: int = Field(
         default=300, gt=0, description="Execution lease; an expired lease means interrupted."
     )

@@ -153,10 +153,14 @@ def test_corpus_isolation_forest_lists_jpmml_outputs(
 def test_unsupported_model_element_is_refused_by_name(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    from tests.conftest import SHARED
-
-    pmml = (SHARED / "testdata" / "pmml" / "cases" / "gaussian_nb" / "model.pmml").read_bytes()
-    r = client.post(f"{BASE}/model", content=pmml, headers=admin)
+    pmml = regression_pmml("Text", ["a"])
+    start = pmml.index(b"<RegressionModel")
+    end = pmml.index(b"</RegressionModel>") + len(b"</RegressionModel>")
+    text_model = (
+        b'<TextModel modelName="Text" functionName="classification" numberOfTerms="0"'
+        b' numberOfDocuments="0"><MiningSchema><MiningField name="a"/></MiningSchema></TextModel>'
+    )
+    r = client.post(f"{BASE}/model", content=pmml[:start] + text_model + pmml[end:], headers=admin)
     assert r.status_code == 400
-    assert any("NaiveBayesModel" in e for e in r.json()["errors"])
+    assert any("TextModel" in e for e in r.json()["errors"])
     assert client.get(f"{BASE}/models", headers=admin).json() == {"models": []}

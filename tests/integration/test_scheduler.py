@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from batchscore.clock import FakeClock
 from batchscore.domain.jobs import ExecutionStatus
-from batchscore.execution.recording import NOT_SCORED, RecordingExecutor
+from batchscore.execution.executor import NO_DATA
 from batchscore.scheduling.cron import next_fire_times, parse_cron
 from batchscore.scheduling.scheduler import Scheduler, StartedExecution
 from batchscore.service.container import Services
@@ -65,8 +65,8 @@ def test_periodic_job_fires_at_each_instant_with_its_window(
     client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
 ) -> None:
     job_id = make_job(client, admin, world, **every_minute())
-    executor = RecordingExecutor(services.db, clock)
-    scheduler = Scheduler(services.db, clock, executor)
+    handoff = Collecting()
+    scheduler = Scheduler(services.db, clock, handoff)
     clock.advance(30)
     assert scheduler.tick().started == ()
     clock.advance(30)
@@ -80,13 +80,17 @@ def test_periodic_job_fires_at_each_instant_with_its_window(
     assert running[0]["jobExecutionStatus"] == "Running"
     assert running[0]["isExecutionForDeviceGroup"] is True
     clock.advance(1)
-    assert executor.drain() == 1
+    assert services.executor.run(handoff.items[0]) is ExecutionStatus.WARNING
     done = history(client, admin, job_id)
-    assert done[0]["jobExecutionStatus"] == "Failure"
-    assert done[0]["jobExecutionStatusMessage"] == [NOT_SCORED]
-    assert done[0]["jobExecutionDuration"] == "1000"
+    assert done[0]["jobExecutionStatus"] == "Warning"
+    assert done[0]["jobExecutionStatusMessage"] == [
+        NO_DATA.format(id=world.device),
+        NO_DATA.format(id=world.device2),
+    ]
+    assert done[0]["jobExecutionStartTime"] == "2026-01-14T12:01:01Z"
+    assert done[0]["jobExecutionDuration"] == "0"
     job = client.get(f"{BASE}/job/{job_id}", headers=admin).json()
-    assert (job["jobStatus"], job["lastExecutionDuration"]) == ("Failure", "1000")
+    assert (job["jobStatus"], job["lastExecutionDuration"]) == ("Warning", "0")
     clock.advance(59)
     assert [s.number for s in scheduler.tick().started] == [2]
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from batchscore.api.csv_export import csv_lines
 from batchscore.api.deps import ADMIN, READ, read_json, require, services
-from batchscore.api.render import duration_text, execution_json, job_json
+from batchscore.api.render import duration_text, execution_json, inference_entry, job_json
 from batchscore.api.schemas import (
     ZEMENTIS_ERRORS,
     ErrorsBody,
@@ -20,6 +22,7 @@ from batchscore.api.schemas import (
     JobStatusOut,
 )
 from batchscore.domain.roles import Principal
+from batchscore.scheduling.manual import fire_now
 
 router = APIRouter(prefix="/service/zementis", tags=["jobs"], responses=ZEMENTIS_ERRORS)
 
@@ -100,9 +103,57 @@ def job_inferences(
     currentPage: int = Query(1, ge=1, le=10_000_000),
     withTimestamps: bool = Query(False, description="Add a time array per device."),
 ) -> JSONResponse:
-    svc = services(request).jobs
-    svc.execution(principal.tenant, jobId, executionId)
-    return JSONResponse({"inferenceCollection": [], "currentPage": currentPage})
+    pieces = services(request).inferences.page(principal.tenant, jobId, executionId, currentPage)
+    return JSONResponse(
+        {
+            "inferenceCollection": [inference_entry(p, withTimestamps) for p in pieces],
+            "currentPage": currentPage,
+        }
+    )
+
+
+@router.get(
+    "/job/{jobId}/history/{executionId}/inferences.csv",
+    summary="All inferences of an execution as CSV (deviceId, time, outputs), streamed",
+    response_class=StreamingResponse,
+)
+def job_inferences_csv(
+    jobId: str,
+    executionId: str,
+    request: Request,
+    principal: Principal = require(READ),
+) -> StreamingResponse:
+    inferences = services(request).inferences
+    names = inferences.output_names(principal.tenant, jobId, executionId)
+    chunks = inferences.all_records(principal.tenant, jobId, executionId)
+    filename = f"job-{jobId}-execution-{executionId}-inferences.csv"
+    return StreamingResponse(
+        csv_lines(names, chunks),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.post(
+    "/job/{jobId}/run",
+    status_code=201,
+    response_model=ExecutionOut,
+    summary="Fire a job now (its window rule anchored at now)",
+    responses={409: {"model": ErrorsBody, "description": "The job is already running."}},
+)
+def run_job(jobId: str, request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
+    svc = services(request)
+    job = svc.jobs.get(principal.tenant, jobId)
+    started = fire_now(
+        svc.db,
+        job,
+        svc.clock.now(),
+        owner="api",
+        lease=timedelta(seconds=svc.settings.lease_s),
+    )
+    svc.executor.submit(started)
+    run = svc.jobs.execution(principal.tenant, jobId, str(started.number))
+    return JSONResponse(execution_json(run.job_id, run), status_code=201)
 
 
 @router.post(

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from batchscore.domain.inventory import ManagedObject
 from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job
 from batchscore.domain.models import StoredModel
 from batchscore.domain.timefmt import format_instant, format_millis_z
+from batchscore.execution.codec import Chunk
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -97,3 +104,26 @@ def reference_json(obj: ManagedObject, base_url: str) -> dict[str, Any]:
     if obj.name is not None:
         ref["name"] = obj.name
     return {"managedObject": ref}
+
+
+def inference_entry(chunk: Chunk, with_times: bool) -> dict[str, Any]:
+    """One device's records of a page: ``{"deviceId", "recordCollection": {field: [...]}}``."""
+    entry: dict[str, Any] = {
+        "deviceId": int(chunk.devices[0]),
+        "recordCollection": {name: json_values(v) for name, v in chunk.columns.items()},
+    }
+    if with_times:
+        entry["time"] = [format_instant_ns(t) for t in chunk.times_ns.tolist()]
+    return entry
+
+
+def json_values(values: npt.NDArray[Any]) -> list[Any]:
+    """A column as JSON values: NaN (missing) becomes null."""
+    if values.dtype == np.float64:
+        return [None if v != v else v for v in values.tolist()]
+    return list(values.tolist())
+
+
+def format_instant_ns(ns: int) -> str:
+    """Epoch nanoseconds as ISO-8601 UTC with milliseconds: ``2026-01-14T12:00:01.250Z``."""
+    return format_millis_z(EPOCH + timedelta(microseconds=ns // 1000))

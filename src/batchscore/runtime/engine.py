@@ -36,9 +36,15 @@ class FieldInfo:
 class CompiledModel(Protocol):
     """A loaded model, ready to score column batches of any length."""
 
-    name: str
-    inputs: Sequence[FieldInfo]
-    outputs: Sequence[FieldInfo]
+    # Read-only members, so implementations may hold tuples.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def inputs(self) -> Sequence[FieldInfo]: ...
+
+    @property
+    def outputs(self) -> Sequence[FieldInfo]: ...
 
     def score(self, columns: Mapping[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
         """Score equal-length input columns; return one column per output, in ``outputs`` order.

@@ -62,3 +62,13 @@ def latest_instant_at_or_before(schedule: JobSchedule, due: datetime, now: datet
             hi = mid
     found = next_periodic_fire(schedule, lo)
     return found if found is not None and found <= now else due
+
+
+def window_for(schedule: JobSchedule, instant: datetime) -> tuple[datetime, datetime]:
+    """The data window of a fire at ``instant``: ``[t - N s, t)`` or ``[dataFrom, dataTo)``."""
+    if schedule.frequency is Frequency.ONCE:
+        assert schedule.data_from is not None
+        assert schedule.data_to is not None
+        return schedule.data_from, schedule.data_to
+    assert schedule.window_seconds is not None
+    return instant - timedelta(seconds=schedule.window_seconds), instant

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from batchscore.clock import Clock
-from batchscore.domain.jobs import ExecutionStatus, Frequency, JobSchedule
+from batchscore.domain.jobs import ExecutionStatus, JobSchedule
 from batchscore.domain.timefmt import format_instant
-from batchscore.scheduling.fires import FirePlan, plan_fire
+from batchscore.scheduling.fires import FirePlan, plan_fire, window_for
 from batchscore.scheduling.schedules import schedule_from_stored
 from batchscore.store import executions as repo
 from batchscore.store.db import Database
@@ -150,12 +150,7 @@ class Scheduler:
                 f"The execution for {format_instant(plan.instant)} started "
                 f"{int(plan.late_by.total_seconds())} s late (misfire)."
             )
-        if schedule.frequency is Frequency.ONCE:
-            window_from, window_to = schedule.data_from, schedule.data_to
-        else:
-            assert schedule.window_seconds is not None
-            window_from = plan.instant - timedelta(seconds=schedule.window_seconds)
-            window_to = plan.instant
+        window_from, window_to = window_for(schedule, plan.instant)
         if job.id in running:
             messages.append(
                 f"The execution for {format_instant(plan.instant)} was skipped because the "

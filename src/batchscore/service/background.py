@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from batchscore.execution.recording import RecordingExecutor
 from batchscore.scheduling.scheduler import Scheduler
 from batchscore.service.container import Services
 
@@ -15,7 +14,7 @@ class Background:
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
-        self.executor = RecordingExecutor(services.db, services.clock)
+        self.executor = services.executor
         self.scheduler = Scheduler(
             services.db,
             services.clock,
@@ -28,7 +27,6 @@ class Background:
         self._thread: threading.Thread | None = None
 
     def start(self, *, scheduler: bool = True) -> None:
-        self.executor.start()
         if scheduler:
             self._thread = threading.Thread(
                 target=self.scheduler.run,
@@ -42,4 +40,4 @@ class Background:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        self.executor.stop()
+        self.executor.shutdown()

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from batchscore.clock import Clock, SystemClock
+from batchscore.execution.executor import JobExecutor
 from batchscore.passwords import configure_hashing
+from batchscore.runtime.registry import ModelCache
 from batchscore.service.auth import Authenticator, FailureLimiter
+from batchscore.service.inferences import InferenceService
 from batchscore.service.inventory import InventoryService
 from batchscore.service.jobs import JobService
 from batchscore.service.measurements import MeasurementService
 from batchscore.service.models import ModelService
 from batchscore.settings import Settings
+from batchscore.sources.embedded import EmbeddedSource
+from batchscore.sources.source import MeasurementSource
 from batchscore.store.db import Database
 
 
@@ -25,19 +31,39 @@ class Services:
     inventory: InventoryService
     jobs: JobService
     measurements: MeasurementService
+    model_cache: ModelCache
+    source: MeasurementSource
+    executor: JobExecutor
+    inferences: InferenceService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock | None = None) -> Services:
         clock = clock or SystemClock()
         configure_hashing(settings.password_profile)
         limiter = FailureLimiter(settings.login_failures_allowed, settings.login_failure_window_s)
+        inventory = InventoryService(db, clock)
+        jobs = JobService(db, clock)
+        cache = ModelCache()
+        source = EmbeddedSource(db, inventory)
+        executor = JobExecutor(
+            db,
+            clock,
+            source,
+            cache,
+            workers=settings.workers,
+            lease=timedelta(seconds=settings.lease_s),
+        )
         return cls(
             settings=settings,
             db=db,
             clock=clock,
             auth=Authenticator(db, clock, settings.default_tenant, limiter),
             models=ModelService(db, clock, settings.max_model_bytes),
-            inventory=InventoryService(db, clock),
-            jobs=JobService(db, clock),
+            inventory=inventory,
+            jobs=jobs,
             measurements=MeasurementService(db),
+            model_cache=cache,
+            source=source,
+            executor=executor,
+            inferences=InferenceService(db, jobs),
         )

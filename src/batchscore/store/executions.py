@@ -215,6 +215,19 @@ def update_job_status(conn: Connection, job_id: int, status: ExecutionStatus, ms
     )
 
 
+def mark_started(conn: Connection, execution_id: int, now: datetime) -> bool:
+    """Stamp the real start of a running execution; False if it is gone or not running."""
+    result = conn.execute(
+        update(executions)
+        .where(
+            executions.c.id == execution_id,
+            executions.c.status == ExecutionStatus.RUNNING.value,
+        )
+        .values(started_at=now)
+    )
+    return bool(result.rowcount)
+
+
 def expired_leases(conn: Connection, now: datetime, limit: int = 1000) -> list[int]:
     rows = conn.execute(
         select(executions.c.id)
@@ -242,3 +255,14 @@ def renew_lease(conn: Connection, execution_id: int, owner: str, until: datetime
 
 def count_executions(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(executions)).scalar_one())
+
+
+def next_execution_number(conn: Connection, job_id: int) -> int:
+    """Reserve the next execution number of a job (for a fire outside the claim loop)."""
+    result = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(execution_count=jobs.c.execution_count + 1)
+        .returning(jobs.c.execution_count)
+    )
+    return int(result.scalar_one())
