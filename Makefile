@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	mkdir -p var
-	$(BIN)/batchscore serve
+	BATCHSCORE_DEMO=$${BATCHSCORE_DEMO:-true} $(BIN)/batchscore serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

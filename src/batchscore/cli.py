@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from batchscore.cli_import import import_app
 from batchscore.clock import SystemClock
 from batchscore.domain.roles import parse_role
 from batchscore.logs import configure_logging
@@ -25,6 +26,7 @@ db_app = typer.Typer(help="Database administration.")
 user_app = typer.Typer(help="User administration.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(import_app, name="import")
 console = Console(stderr=True)
 
 
@@ -34,24 +36,47 @@ def serve(
     port: int = typer.Option(None, envvar="BATCHSCORE_PORT", help="HTTP port."),
 ) -> None:
     """Migrate the database and serve the API, the scheduler and the executor in one process."""
+    _serve(Settings(), host, port)
+
+
+@app.command()
+def demo(
+    host: str = typer.Option(None, envvar="BATCHSCORE_HOST", help="Bind address."),
+    port: int = typer.Option(None, envvar="BATCHSCORE_PORT", help="HTTP port."),
+) -> None:
+    """`serve` with demo content: simulated machines, an anomaly model and a job every minute."""
+    _serve(Settings(demo=True), host, port)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from batchscore.api.app import create_app
+    from batchscore.demo.seed import Simulator, seed_demo
     from batchscore.service.users import ensure_first_admin
 
-    settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     services = _services(settings)
-    db = services.db
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     admin = ensure_first_admin(
-        db, services.clock, settings.default_tenant, settings.admin_user, password
+        services.db, services.clock, settings.default_tenant, settings.admin_user, password
     )
     if admin.password is not None:
         console.print(
             f"[bold]First admin created[/bold]: tenant [cyan]{admin.tenant}[/cyan], "
             f"user [cyan]{admin.user}[/cyan], password [cyan]{admin.password}[/cyan] "
             "(shown once; set BATCHSCORE_ADMIN_PASSWORD to choose it)",
+            soft_wrap=True,
+        )
+    simulator = None
+    if settings.demo:
+        content = seed_demo(services, settings.default_tenant)
+        simulator = Simulator(services, settings.default_tenant, content)
+        simulator.start()
+        bind = f"http://{host or settings.host}:{port if port is not None else settings.port}"
+        console.print(
+            f"[bold]Demo[/bold]: job {content.job} scores group {content.group} every minute; "
+            f"try: curl -u {admin.user}:PASSWORD {bind}/service/zementis/job/{content.job}/history",
             soft_wrap=True,
         )
     background = Background(services)
@@ -65,6 +90,8 @@ def serve(
             access_log=False,
         )
     finally:
+        if simulator is not None:
+            simulator.stop()
         background.stop()
 
 

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     lease_s: int = Field(
         default=300, gt=0, description="Execution lease; an expired lease means interrupted."
     )
+    demo: bool = Field(
+        default=False, description="Create demo content and simulate its devices (make run)."
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
     log_json: bool = Field(default=True, description="Log one JSON object per line.")
     var_dir: Path = Field(default=Path("./var"), description="Directory for local state.")

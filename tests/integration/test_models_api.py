@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -164,3 +165,66 @@ def test_unsupported_model_element_is_refused_by_name(
     assert r.status_code == 400
     assert any("TextModel" in e for e in r.json()["errors"])
     assert client.get(f"{BASE}/models", headers=admin).json() == {"models": []}
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_gzip_and_zip_uploads(client: TestClient, admin: dict[str, str]) -> None:
+    r = client.post(
+        f"{BASE}/model",
+        files={"file": ("gz.pmml.gz", _gzip(regression_pmml("Gz", ["a"])))},
+        headers=admin,
+    )
+    assert (r.status_code, r.json()["modelName"]) == (201, "Gz")
+    archive = _zip({"readme.txt": b"hello", "model/zipped.pmml": regression_pmml("Zipped", ["a"])})
+    r = client.post(f"{BASE}/model", content=archive, headers=admin)
+    assert (r.status_code, r.json()["modelName"]) == (201, "Zipped")
+    two = _zip({"a.pmml": regression_pmml("A", ["a"]), "b.pmml": regression_pmml("B", ["a"])})
+    r = client.post(f"{BASE}/model", content=two, headers=admin)
+    assert r.status_code == 400
+    assert "exactly one model file" in r.json()["errors"][0]
+
+
+def test_onnx_upload_lists_graph_fields(client: TestClient, admin: dict[str, str]) -> None:
+    from tests.unit.test_onnx_engine import linear_regression
+
+    files = {"file": ("linear.onnx", linear_regression(), "application/octet-stream")}
+    r = client.post(f"{BASE}/model", files=files, headers=admin)
+    assert r.status_code == 201, r.text
+    info = r.json()
+    assert info["modelName"] == "linear"
+    assert info["type"] == "ONNX"
+    assert [f["name"] for f in info["inputFields"]] == ["x0", "x1", "x2"]
+    assert info["outputFields"]
+    source = client.get(f"{BASE}/model/linear/source", headers=admin)
+    assert source.headers["content-type"] == "application/octet-stream"
+    assert source.content == linear_regression()
+
+
+def test_compression_bombs_are_refused_within_the_limit(services: Any) -> None:
+    from batchscore.errors import ModelError
+    from batchscore.service.models import ModelService
+
+    small = ModelService(services.db, services.clock, max_bytes=1_000_000)
+    bomb = _gzip(b"\0" * 50_000_000)
+    assert len(bomb) < 100_000
+    for data in (bomb, _zip({"bomb.pmml": b"\0" * 50_000_000})):
+        started = time.perf_counter()
+        with pytest.raises(ModelError, match="unpacks to more than 1000000 bytes"):
+            small.upload("t1", data, None)
+        assert time.perf_counter() - started < 2.0

@@ -348,7 +348,7 @@ def test_neural_network_regression() -> None:
 
 @pytest.mark.parametrize(
     "element",
-    ["TextModel", "SupportVectorMachineModel", "Scorecard", "AssociationModel"],
+    ["TextModel", "GeneralRegressionModel", "RuleSetModel", "Scorecard", "AssociationModel"],
 )
 def test_unsupported_model_elements_fail_at_load(element: str) -> None:
     with pytest.raises(ModelError, match=f"Unsupported PMML element: {element}."):

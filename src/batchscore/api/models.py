@@ -71,8 +71,11 @@ def get_model(name: str, request: Request, principal: Principal = require(READ))
 
 @router.get("/model/{name}/source", summary="The uploaded model file")
 def model_source(name: str, request: Request, principal: Principal = require(READ)) -> Response:
-    data = services(request).models.source(principal.tenant, name)
-    return Response(data, media_type="application/xml")
+    models = services(request).models
+    kind = models.get(principal.tenant, name).kind
+    data = models.source(principal.tenant, name)
+    media = "application/xml" if kind == "pmml" else "application/octet-stream"
+    return Response(data, media_type=media)
 
 
 @router.put("/model/{name}/activate", response_model=ModelOut, summary="Activate a model")

@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 from batchscore.errors import ModelError
 from batchscore.runtime.engine import CompiledModel, ModelEngine
+from batchscore.runtime.onnx import OnnxEngine
 from batchscore.runtime.pmml.engine import PmmlEngine
 
-ENGINES: dict[str, ModelEngine] = {"pmml": PmmlEngine()}
+ENGINES: dict[str, ModelEngine] = {"pmml": PmmlEngine(), "onnx": OnnxEngine()}
 
 
 class ModelCache:

@@ -9,14 +9,13 @@ from pathlib import PurePath
 from sqlalchemy.exc import IntegrityError
 
 from batchscore.clock import Clock
-from batchscore.domain.models import ModelField, StoredModel
+from batchscore.domain.models import ModelDescription, ModelField, StoredModel
 from batchscore.errors import Conflict, ModelError, NotFound, PayloadTooLarge
+from batchscore.runtime.archive import model_kind, unpack_model_file
 from batchscore.runtime.describe import describe_pmml
-from batchscore.runtime.pmml.engine import PmmlEngine
+from batchscore.runtime.registry import ENGINES
 from batchscore.store import models as repo
 from batchscore.store.db import Database
-
-ACCEPTED_SUFFIXES = (".pmml", ".xml")
 
 
 def model_not_found(name: str) -> NotFound:
@@ -43,24 +42,24 @@ class ModelService:
             raise PayloadTooLarge(f"The model file is larger than {self.max_bytes} bytes.")
         if not data:
             raise ModelError("The model file is empty.")
-        fallback = None
-        if filename:
-            path = PurePath(filename)
-            if path.suffix.lower() not in ACCEPTED_SUFFIXES:
-                raise ModelError(
-                    f"Unsupported model file type '{path.suffix or filename}'; "
-                    "upload a .pmml or .xml file."
-                )
-            fallback = path.stem
-        # Compiling refuses unsupported PMML at upload (never at scoring) and tells the exact
-        # outputs the engine returns, named as JPMML names them.
-        compiled = PmmlEngine().load(data)
-        desc = describe_pmml(data, fallback)
+        data, filename = unpack_model_file(data, filename, self.max_bytes)
+        kind = model_kind(data, filename)
+        fallback = PurePath(filename).stem if filename else None
+        # Compiling refuses unsupported models at upload (never at scoring) and tells the exact
+        # outputs the engine returns (for PMML named as JPMML names them).
+        compiled = ENGINES[kind].load(data)
         outputs = tuple(
             ModelField(name=f.name, data_type=f.data_type, op_type=f.op_type)
             for f in compiled.outputs
         )
-        desc = replace(desc, outputs=outputs)
+        if kind == "pmml":
+            desc = replace(describe_pmml(data, fallback), outputs=outputs)
+        else:
+            inputs = tuple(
+                ModelField(name=f.name, data_type=f.data_type, op_type=f.op_type)
+                for f in compiled.inputs
+            )
+            desc = ModelDescription(fallback or compiled.name, "", kind, inputs, outputs)
         digest = hashlib.sha256(data).hexdigest()
         try:
             with self.db.write() as conn:

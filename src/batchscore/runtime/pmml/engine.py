@@ -13,7 +13,16 @@ from batchscore.errors import ModelError
 from batchscore.runtime.engine import FieldInfo
 
 # Model compilers register themselves with the compiler on import.
-from batchscore.runtime.pmml import mining, neural, regression, tree  # noqa: F401
+from batchscore.runtime.pmml import (  # noqa: F401
+    clustering,
+    knn,
+    mining,
+    naive_bayes,
+    neural,
+    regression,
+    svm,
+    tree,
+)
 from batchscore.runtime.pmml.compiler import compile_model, find_model
 from batchscore.runtime.pmml.context import Context, Expr, Scope, memoized
 from batchscore.runtime.pmml.datatypes import cast_column, to_public

@@ -36,6 +36,7 @@ SUPPORTED_FEATURES = frozenset(
         "clusterId",
     }
 )
+RANKED_FEATURES = frozenset({"entityId", "clusterId", "affinity", "clusterAffinity"})
 
 
 def compile_outputs(model: etree._Element, plan: ModelPlan, scope: Scope, env: Environment) -> None:
@@ -53,13 +54,26 @@ def compile_outputs(model: etree._Element, plan: ModelPlan, scope: Scope, env: E
             raise ModelError(f"Unsupported PMML feature: OutputField@segmentId ({name}).")
         if attr(element, "targetField") not in (None, plan.target_name):
             raise ModelError(f"Unsupported PMML feature: OutputField@targetField ({name}).")
-        rank = attr(element, "rank", "1")
-        if rank != "1":
-            raise ModelError(f"Unsupported PMML feature: OutputField@rank ({name}).")
+        rank = _rank(element, name)
+        if rank != 1:
+            if feature not in RANKED_FEATURES:
+                raise ModelError(f"Unsupported PMML feature: OutputField@rank ({name}).")
+            plan.ranks_wanted = max(plan.ranks_wanted, rank)
         scope.define_lazy(name, element, _compiler(plan, env, feature), scope)
     for element in fields:
         name = require_attr(element, "name")
         plan.outputs.append(OutputColumn(name, scope.resolve(name)))
+
+
+def _rank(element: etree._Element, name: str) -> int:
+    text = attr(element, "rank", "1") or "1"
+    try:
+        rank = int(text)
+    except ValueError:
+        rank = 0
+    if rank < 1:
+        raise ModelError(f"Invalid PMML: OutputField@rank={text} ({name}).")
+    return rank
 
 
 def _compiler(
@@ -109,11 +123,12 @@ def _feature(
             return _probability_of_predicted, "double"
         label = _label(plan, value_attr)
         return (lambda r: r.probability_of(label)), "double"
+    rank = _rank(element, require_attr(element, "name"))
     if feature in ("entityId", "clusterId"):
-        return _entity_id, "string"
+        return _ranked(rank, _entity_id, lambda r: r.entity_ranking), "string"
     # affinity / clusterAffinity
     if value_attr is None:
-        return _affinity_of_winner, "double"
+        return _ranked(rank, _affinity_of_winner, lambda r: r.affinity_ranking), "double"
     entity = value_attr
 
     def affinity(result: ModelResult) -> Column:
@@ -149,6 +164,26 @@ def _probability_of_predicted(result: ModelResult) -> Column:
         rows = np.asarray(result.value == label, dtype=bool)
         out[rows] = result.probs[rows, index]
     return out
+
+
+def _ranked(
+    rank: int,
+    best: Callable[[ModelResult], Column],
+    ranking: Callable[[ModelResult], Column | None],
+) -> Callable[[ModelResult], Column]:
+    """The rank-th entry of the result's ranking (the best one without a ranking)."""
+
+    def extract(result: ModelResult) -> Column:
+        table = ranking(result)
+        if table is None:
+            if rank == 1:
+                return best(result)
+            table = np.full((result.value.shape[0], 0), np.nan)
+        if rank <= table.shape[1]:
+            return table[:, rank - 1]
+        return missing_column("string" if table.dtype == object else "double", table.shape[0])
+
+    return extract
 
 
 def _entity_id(result: ModelResult) -> Column:

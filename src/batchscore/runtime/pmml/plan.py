@@ -40,6 +40,8 @@ class ModelPlan(ABC):
         self.outputs: list[OutputColumn] = []
         self.float_math = False
         self.segment_id: str | None = None
+        self.ranks_wanted = 1
+        """The deepest OutputField@rank asked of entityId / affinity."""
 
     def evaluate(self, ctx: Context) -> ModelResult:
         result: ModelResult = ctx.memo(self._key, self._evaluate)

@@ -23,6 +23,10 @@ class ModelResult:
     entity_ids: Column | None = None
     affinities: F64 | None = None
     affinity_ids: tuple[str, ...] = ()
+    entity_ranking: Column | None = None
+    """[rows, r]: the ids of the r best entities (nearest first), for OutputField@rank."""
+    affinity_ranking: F64 | None = None
+    """[rows, r]: the affinities of those entities."""
     extra: dict[str, Column] = field(default_factory=dict)
 
     def probability_of(self, label: str) -> F64:

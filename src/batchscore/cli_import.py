@@ -1,0 +1,104 @@
+"""`batchscore import ...`: bulk import of history into the embedded store, with a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from batchscore.domain.measurements import format_time
+from batchscore.errors import BatchscoreError, Invalid
+from batchscore.service.importer import ImportProgress, ImportSummary, Layout, import_measurements
+from batchscore.settings import Settings
+from batchscore.store.db import Database
+from batchscore.store.migrate import upgrade
+
+import_app = typer.Typer(help="Bulk import of history into the embedded store.")
+console = Console(stderr=True)
+
+
+@import_app.command("measurements")
+def import_measurements_command(
+    file: Path = typer.Argument(..., help="CSV (.csv, .csv.gz) or Parquet (.parquet) file."),
+    device: int = typer.Option(..., "--device", help="Managed object id of the device."),
+    layout: Layout = typer.Option(
+        None,
+        "--format",
+        case_sensitive=False,
+        help="long: time,fragment,series,value[,unit][,type]; wide: time and one "
+        "fragment.series column per series. Default: told by the header.",
+    ),
+    tenant: str = typer.Option(None, "--tenant", help="Tenant (default: the default tenant)."),
+    measurement_type: str = typer.Option(
+        None, "--type", help="Measurement type (default: the fragment name)."
+    ),
+) -> None:
+    """Import measurements of one device; re-importing the same rows changes nothing."""
+    settings = Settings()
+    db = Database.from_url(settings.database_url)
+    try:
+        upgrade(db.engine)
+        tenant = tenant or settings.default_tenant
+        summary = _run(db, tenant, device, file, layout, measurement_type)
+    except BatchscoreError as exc:
+        for message in exc.messages:
+            console.print(message, style="red", markup=False, highlight=False)
+        raise typer.Exit(2 if isinstance(exc, Invalid) else 1) from None
+    finally:
+        db.dispose()
+    typer.echo(summary_text(summary, device))
+
+
+def _run(
+    db: Database,
+    tenant: str,
+    device: int,
+    file: Path,
+    layout: Layout | None,
+    measurement_type: str | None,
+) -> ImportSummary:
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[values]:,} values"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"importing {file.name}", total=None, values=0)
+
+        def report(at: ImportProgress) -> None:
+            progress.update(task, completed=at.done, total=at.total, values=at.values)
+
+        return import_measurements(
+            db,
+            tenant,
+            device,
+            file,
+            layout=layout,
+            measurement_type=measurement_type,
+            on_progress=report,
+        )
+
+
+def summary_text(summary: ImportSummary, device: int) -> str:
+    """One line a person reads after the import."""
+    if summary.first_ns is None or summary.last_ns is None:
+        return f"Imported nothing for device {device}: {summary.rows:,} rows held no values."
+    rate = summary.values / summary.seconds if summary.seconds > 0 else 0.0
+    return (
+        f"Imported {summary.values:,} values ({summary.rows:,} {summary.layout.value}-layout rows, "
+        f"{len(summary.series)} series) for device {device}, "
+        f"{format_time(summary.first_ns)} to {format_time(summary.last_ns)}, in "
+        f"{summary.seconds:.1f} s ({rate:,.0f} values/s); values already stored were kept."
+    )

@@ -1,0 +1,289 @@
+"""Bulk import of measurement history from CSV or Parquet files (design §2.4).
+
+Two layouts: *long* has one value per row (``time,fragment,series,value[,unit][,type]``);
+*wide* has one instant per row (``time`` and one ``fragment.series`` column per series). Rows are
+read in blocks; each block is validated whole, then written in its own transaction through the
+store's idempotent insert, so a re-import of the same rows changes nothing and a long file never
+holds one long write lock.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchscore.domain.measurements import MAX_NAME, MAX_UNIT, limit_messages, to_ns, valid_name
+from batchscore.domain.timefmt import EARLIEST, LATEST, parse_instant
+from batchscore.errors import Invalid, NotFound
+from batchscore.service.import_files import Block, open_blocks
+from batchscore.store import inventory as inventory_repo
+from batchscore.store import measurements as repo
+from batchscore.store.db import Database
+
+BATCH_VALUES = 20_000
+LONG_REQUIRED = ("time", "fragment", "series", "value")
+LONG_OPTIONAL = ("unit", "type")
+_EARLIEST_NS, _LATEST_NS = to_ns(EARLIEST), to_ns(LATEST)
+
+
+class Layout(enum.StrEnum):
+    """How a file lays out its values."""
+
+    LONG = "long"
+    WIDE = "wide"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """How far an import is: ``done`` of ``total`` in the file's unit (bytes for CSV, rows for
+    Parquet), and how many values were written so far."""
+
+    done: int
+    total: int
+    values: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What an import read and wrote; values already stored were kept as they were."""
+
+    layout: Layout
+    rows: int
+    values: int
+    series: tuple[str, ...]
+    first_ns: int | None
+    last_ns: int | None
+    seconds: float
+
+
+@dataclass(slots=True)
+class _Tally:
+    rows: int = 0
+    values: int = 0
+    series: set[str] = field(default_factory=set)
+    first_ns: int | None = None
+    last_ns: int | None = None
+
+    def add(self, rows: int, values: Sequence[repo.ValueRow]) -> None:
+        self.rows += rows
+        self.values += len(values)
+        if not values:
+            return
+        self.series.update(f"{v.fragment}.{v.series}" for v in values)
+        lo = min(v.time_ns for v in values)
+        hi = max(v.time_ns for v in values)
+        self.first_ns = lo if self.first_ns is None else min(self.first_ns, lo)
+        self.last_ns = hi if self.last_ns is None else max(self.last_ns, hi)
+
+
+def import_measurements(
+    db: Database,
+    tenant: str,
+    device_id: int,
+    path: Path,
+    *,
+    layout: Layout | None = None,
+    measurement_type: str | None = None,
+    batch_values: int = BATCH_VALUES,
+    on_progress: Callable[[ImportProgress], None] | None = None,
+) -> ImportSummary:
+    """Import a CSV or Parquet file into one device's measurements.
+
+    The layout comes from the header when not given. Raises ``NotFound`` for an unknown device
+    and ``Invalid`` for an unreadable file or bad rows; blocks before a bad one stay written.
+    """
+    started = time.perf_counter()
+    if measurement_type is not None and not 0 < len(measurement_type) <= MAX_NAME:
+        raise Invalid(f"The measurement type must have 1 to {MAX_NAME} characters.")
+    with db.read() as conn:
+        if inventory_repo.get_object(conn, tenant, device_id) is None:
+            raise NotFound(f"Managed object with id '{device_id}' not found in tenant {tenant!r}.")
+    tally = _Tally()
+    with open_blocks(path) as (columns, blocks):
+        chosen = layout or detect_layout(columns)
+        check_header(chosen, columns)
+        convert = long_values if chosen is Layout.LONG else wide_values
+        per_row = 1 if chosen is Layout.LONG else len(columns) - 1
+        for block in blocks(max(batch_values // per_row, 1)):
+            values = convert(block, device_id, measurement_type)
+            with db.write() as conn:
+                repo.insert_values(conn, tenant, values)
+            tally.add(len(block), values)
+            if on_progress is not None:
+                on_progress(ImportProgress(block.done, block.total, tally.values))
+    return ImportSummary(
+        chosen,
+        tally.rows,
+        tally.values,
+        tuple(sorted(tally.series)),
+        tally.first_ns,
+        tally.last_ns,
+        time.perf_counter() - started,
+    )
+
+
+def detect_layout(columns: Sequence[str]) -> Layout:
+    """Long when the header names ``fragment``, ``series`` and ``value``; wide otherwise."""
+    return Layout.LONG if {"fragment", "series", "value"} <= set(columns) else Layout.WIDE
+
+
+def check_header(layout: Layout, columns: Sequence[str]) -> None:
+    """Raise ``Invalid`` naming every problem of the header for the layout."""
+    errors: list[str] = []
+    duplicates = sorted({c for c in columns if list(columns).count(c) > 1})
+    if duplicates:
+        errors.append(f"The header repeats the column(s) {', '.join(duplicates)}.")
+    if layout is Layout.LONG:
+        missing = [c for c in LONG_REQUIRED if c not in columns]
+        extra = [c for c in columns if c not in LONG_REQUIRED + LONG_OPTIONAL]
+        if missing:
+            errors.append(f"The long layout needs the column(s) {', '.join(missing)}.")
+        if extra:
+            errors.append(
+                f"Unknown column(s) for the long layout: {', '.join(c[:80] for c in extra)} "
+                "(expected time, fragment, series, value and optionally unit, type)."
+            )
+    else:
+        if "time" not in columns:
+            errors.append("The wide layout needs a 'time' column.")
+        series = [c for c in columns if c != "time"]
+        if not series:
+            errors.append("The wide layout needs at least one 'fragment.series' column.")
+        bad = [c for c in series if wide_path(c) is None]
+        if bad:
+            errors.append(
+                f"Column(s) {', '.join(repr(c[:80]) for c in bad[:10])} are not "
+                "'fragment.series' names (for the long layout use --format long)."
+            )
+    if errors:
+        raise Invalid.collect(errors)
+
+
+def wide_path(column: str) -> tuple[str, str] | None:
+    """``fragment.series`` (or ``fragment.series.value``) as (fragment, series), else None."""
+    parts = column.split(".")
+    if len(parts) == 3 and parts[2] == "value":
+        parts = parts[:2]
+    if len(parts) != 2 or not all(valid_name(p) for p in parts):
+        return None
+    return parts[0], parts[1]
+
+
+def long_values(
+    block: Block, device_id: int, measurement_type: str | None = None
+) -> list[repo.ValueRow]:
+    """The values of a long-layout block; raises ``Invalid`` listing its bad rows."""
+    cols = block.columns
+    units: Sequence[Any] = cols.get("unit") or [None] * len(block)
+    types: Sequence[Any] = cols.get("type") or [None] * len(block)
+    rows: list[repo.ValueRow] = []
+    errors: list[str] = []
+    for i, (when, fragment, series, raw, unit, type_) in enumerate(
+        zip(
+            cols["time"], cols["fragment"], cols["series"], cols["value"], units, types, strict=True
+        )
+    ):
+        where = block.lines[i]
+        before = len(errors)
+        time_ns = _time_ns(when, where, errors)
+        fragment = _text(fragment)
+        series = _text(series)
+        if not valid_name(fragment) or not valid_name(series):
+            errors.append(f"{where}: {fragment[:80]!r}.{series[:80]!r} is not a fragment.series.")
+        value = _value(raw, where, errors)
+        if value is None and len(errors) == before:
+            errors.append(f"{where}: the value is missing.")
+        unit = _text(unit) or None
+        if unit is not None and len(unit) > MAX_UNIT:
+            errors.append(f"{where}: the unit has more than {MAX_UNIT} characters.")
+        kind = _text(type_) or measurement_type or fragment
+        if len(kind) > MAX_NAME:
+            errors.append(f"{where}: the type has more than {MAX_NAME} characters.")
+        if len(errors) == before and time_ns is not None and value is not None:
+            rows.append(repo.ValueRow(device_id, fragment, series, time_ns, value, unit, kind))
+    _raise_for(errors)
+    return rows
+
+
+def wide_values(
+    block: Block, device_id: int, measurement_type: str | None = None
+) -> list[repo.ValueRow]:
+    """The values of a wide-layout block (empty and NaN cells are gaps); raises ``Invalid``
+    listing its bad rows."""
+    errors: list[str] = []
+    times = [_time_ns(when, block.lines[i], errors) for i, when in enumerate(block.columns["time"])]
+    rows: list[repo.ValueRow] = []
+    for column, cells in block.columns.items():
+        path = wide_path(column)
+        if path is None:
+            continue
+        fragment, series = path
+        kind = measurement_type or fragment
+        for i, raw in enumerate(cells):
+            value = _value(raw, block.lines[i], errors, column=column, gaps=True)
+            time_ns = times[i]
+            if value is not None and time_ns is not None:
+                rows.append(repo.ValueRow(device_id, fragment, series, time_ns, value, None, kind))
+    _raise_for(errors)
+    return rows
+
+
+def _raise_for(errors: list[str]) -> None:
+    if errors:
+        errors.sort(key=_line_order)
+        raise Invalid.collect(
+            [
+                *limit_messages(errors),
+                "Rows before this block were imported; re-running after a fix is safe.",
+            ]
+        )
+
+
+def _line_order(message: str) -> int:
+    head = message.split(":", 1)[0].rsplit(" ", 1)[-1]
+    return int(head) if head.isdigit() else 0
+
+
+def _text(cell: Any) -> str:
+    return "" if cell is None else str(cell).strip()
+
+
+def _time_ns(cell: Any, where: str, errors: list[str]) -> int | None:
+    if isinstance(cell, int) and not isinstance(cell, bool):
+        time_ns = cell
+    else:
+        text = _text(cell)
+        try:
+            time_ns = to_ns(parse_instant(text))
+        except (ValueError, TypeError):
+            errors.append(f"{where}: time {text[:40]!r} is not ISO-8601 with a UTC offset.")
+            return None
+        except OverflowError:
+            time_ns = -1
+    if not _EARLIEST_NS <= time_ns < _LATEST_NS:
+        errors.append(f"{where}: time must lie in [1970-01-01, 2100-01-01) UTC.")
+        return None
+    return time_ns
+
+
+def _value(
+    cell: Any, where: str, errors: list[str], *, column: str = "value", gaps: bool = False
+) -> float | None:
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return None
+    try:
+        value = float(cell)
+    except (ValueError, TypeError, OverflowError):
+        errors.append(f"{where}: {column} {str(cell)[:40]!r} is not a number.")
+        return None
+    if math.isnan(value) and gaps:
+        return None
+    if not math.isfinite(value):
+        errors.append(f"{where}: {column} must be a finite number.")
+        return None
+    return value
