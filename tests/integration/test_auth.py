@@ -33,6 +33,9 @@ READ_ROUTES = [
     ("GET", "/inventory/managedObjects/1/childAssets"),
     ("GET", "/inventory/managedObjects"),
     ("GET", "/measurement/measurements"),
+    ("GET", f"{BASE}/apply/x?record=%7B%7D"),
+    ("POST", f"{BASE}/apply/x"),
+    ("GET", f"{BASE}/job/1/history/1/inferences.csv"),
     ("GET", f"{BASE}/schedule/preview?cronExpression=0+0+5+%3F+*+*"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
@@ -49,6 +52,7 @@ WRITE_ROUTES = [
     ("POST", "/inventory/managedObjects"),
     ("POST", "/inventory/managedObjects/1/childAssets"),
     ("POST", "/measurement/measurements"),
+    ("POST", f"{BASE}/job/1/run"),
 ]
 ALL_ROUTES = READ_ROUTES + WRITE_ROUTES
 

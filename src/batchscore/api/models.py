@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -12,6 +14,7 @@ from batchscore.api.render import model_json
 from batchscore.api.schemas import ZEMENTIS_ERRORS, ModelNames, ModelOut
 from batchscore.domain.roles import Principal
 from batchscore.errors import MalformedRequest
+from batchscore.service.apply import parse_records
 
 router = APIRouter(prefix="/service/zementis", tags=["models"], responses=ZEMENTIS_ERRORS)
 
@@ -100,3 +103,51 @@ def delete_model(
 @router.delete("/models", response_model=ModelNames, summary="Delete all models")
 def delete_models(request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
     return JSONResponse({"models": services(request).models.delete_all(principal.tenant)})
+
+
+_APPLY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "object"},
+                        {"type": "array", "items": {"type": "object"}},
+                    ]
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.get("/apply/{name}", summary="Score one record given as ?record={json}")
+def apply_one(
+    name: str,
+    request: Request,
+    principal: Principal = require(READ),
+    record: str = Query(..., max_length=100_000, description="One record as a JSON object."),
+) -> JSONResponse:
+    svc = services(request)
+    svc.models.get(principal.tenant, name)  # an unknown model is a 404 before any record error
+    records = parse_records(record.encode(), "application/json")
+    outputs = svc.apply.apply(principal.tenant, name, records)
+    return JSONResponse({"model": name, "outputs": outputs})
+
+
+@router.post(
+    "/apply/{name}",
+    summary="Score a batch of records (JSON object or array, or CSV with a header)",
+    openapi_extra=_APPLY_BODY,
+)
+async def apply_batch(
+    name: str, request: Request, principal: Principal = require(READ)
+) -> JSONResponse:
+    svc = services(request)
+    await run_in_threadpool(svc.models.get, principal.tenant, name)
+    body = await read_body(request, svc.settings.max_model_bytes)
+    records = parse_records(body, request.headers.get("content-type", ""))
+    outputs = await run_in_threadpool(svc.apply.apply, principal.tenant, name, records)
+    return JSONResponse({"model": name, "outputs": outputs})

@@ -9,6 +9,7 @@ from batchscore.clock import Clock, SystemClock
 from batchscore.execution.executor import JobExecutor
 from batchscore.passwords import configure_hashing
 from batchscore.runtime.registry import ModelCache
+from batchscore.service.apply import ApplyService
 from batchscore.service.auth import Authenticator, FailureLimiter
 from batchscore.service.inferences import InferenceService
 from batchscore.service.inventory import InventoryService
@@ -35,6 +36,7 @@ class Services:
     source: MeasurementSource
     executor: JobExecutor
     inferences: InferenceService
+    apply: ApplyService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock | None = None) -> Services:
@@ -53,12 +55,13 @@ class Services:
             workers=settings.workers,
             lease=timedelta(seconds=settings.lease_s),
         )
+        models = ModelService(db, clock, settings.max_model_bytes)
         return cls(
             settings=settings,
             db=db,
             clock=clock,
             auth=Authenticator(db, clock, settings.default_tenant, limiter),
-            models=ModelService(db, clock, settings.max_model_bytes),
+            models=models,
             inventory=inventory,
             jobs=jobs,
             measurements=MeasurementService(db),
@@ -66,4 +69,5 @@ class Services:
             source=source,
             executor=executor,
             inferences=InferenceService(db, jobs),
+            apply=ApplyService(models, cache),
         )
