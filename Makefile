@@ -17,8 +17,8 @@ run: $(STAMP)
 	BATCHSCORE_DEMO=$${BATCHSCORE_DEMO:-true} $(BIN)/batchscore serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src

@@ -1,7 +1,10 @@
 """Produce src/batchscore/demo/isolation_forest.pmml, the demo's anomaly model.
 
-Run once by a developer (needs scikit-learn, sklearn2pmml and Java; the service needs none of
-them): `.venv/bin/pip install scikit-learn sklearn2pmml && .venv/bin/python scripts/make_demo_model.py`
+Run once by a developer (needs scikit-learn 1.9.0, sklearn2pmml and Java; the service needs
+none of them):
+
+    .venv/bin/pip install scikit-learn==1.9.0 sklearn2pmml pandas
+    PYTHONPATH=src .venv/bin/python scripts/make_demo_model.py
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ def main() -> None:
     rng = np.random.default_rng(2026)
     frame = pd.DataFrame(normal_readings(rng, 5000), columns=list(SERIES))
     pipeline = PMMLPipeline(
-        [("detector", IsolationForest(n_estimators=50, max_samples=128, random_state=7))]
+        [
+            (
+                "detector",
+                IsolationForest(
+                    n_estimators=50, max_samples=128, contamination=0.01, random_state=7
+                ),
+            )
+        ]
     )
     pipeline.fit(frame)
     sklearn2pmml(pipeline, str(OUT))

@@ -18,7 +18,7 @@ from batchscore.store import measurements as measurements_repo
 from batchscore.store.tables import jobs, managed_objects
 
 GROUP = "Demo line"
-DEVICES = [("Demo pump 1", 0.0), ("Demo pump 2", 0.04), ("Demo pump 3", 0.0)]
+DEVICES = [("Demo pump 1", 0.0), ("Demo pump 2", 0.1), ("Demo pump 3", 0.0)]
 SILENT = "Demo pump 4 (offline)"
 MODEL = "DemoIsolationForest"
 JOB = "Demo: vibration anomalies"
