@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=2, gt=0, le=64, description="Executions run at once by the local executor."
     )
+    retention_days: int | None = Field(
+        default=None, gt=0, description="Delete executions (and inferences) older than this."
+    )
     lease_s: int = Field(
         default=300, gt=0, description="Execution lease; an expired lease means interrupted."
     )

@@ -327,3 +327,33 @@ def test_an_instant_is_inserted_once_even_when_claimed_twice(
         assert repo.count_executions(conn) == 1
     assert list(first) == [(job_id, 1)]
     assert second == {}
+
+
+def test_retention_prunes_old_executions_and_their_inferences(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    from batchscore.store.tables import inference_chunks
+
+    job_id = make_job(client, admin, world, **every_minute())
+    scheduler = Scheduler(services.db, clock, Collecting(), retention=timedelta(days=1))
+    clock.advance(60)
+    [first] = scheduler.tick().started
+    services.executor.run(first)
+    with services.db.write() as conn:
+        conn.execute(
+            inference_chunks.insert().values(
+                execution_id=first.id, seq=0, device_id=1, row_start=0, row_count=0, payload=b""
+            )
+        )
+    clock.advance(timedelta(hours=23))
+    scheduler.tick()
+    assert [r["jobExecutionNumber"] for r in history(client, admin, job_id)][:1] == [1]
+    clock.advance(timedelta(hours=2))  # execution 1 is now more than a day old
+    scheduler.tick()
+    numbers = [r["jobExecutionNumber"] for r in history(client, admin, job_id)]
+    assert 1 not in numbers
+    assert numbers  # the newer ones stay
+    with services.db.read() as conn:
+        assert conn.execute(select(inference_chunks)).all() == []
+    job = client.get(f"{BASE}/job/{job_id}", headers=admin).json()
+    assert job["jobStatus"] in ("Warning", "Success", "Failure")

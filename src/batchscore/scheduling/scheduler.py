@@ -68,6 +68,7 @@ class Scheduler:
         misfire_threshold: timedelta = timedelta(seconds=60),
         lease: timedelta = timedelta(minutes=5),
         batch_size: int = 1000,
+        retention: timedelta | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -76,11 +77,14 @@ class Scheduler:
         self.misfire_threshold = misfire_threshold
         self.lease = lease
         self.batch_size = batch_size
+        self.retention = retention
+        self._last_prune: datetime | None = None
 
     def tick(self) -> TickResult:
         """Claim and fire everything due now (in batches); recover expired leases."""
         now = self.clock.now()
         recovered = self.recover_interrupted(now)
+        self.prune(now)
         started: list[StartedExecution] = []
         skipped = claimed = 0
         while True:
@@ -179,6 +183,21 @@ class Scheduler:
                     now,
                 )
         return len(expired)
+
+    def prune(self, now: datetime) -> int:
+        """Delete executions older than the retention period, at most once an hour."""
+        if self.retention is None:
+            return 0
+        if self._last_prune is not None and now - self._last_prune < timedelta(hours=1):
+            return 0
+        self._last_prune = now
+        pruned = 0
+        while True:
+            with self.db.write() as conn:
+                deleted = repo.prune_finished(conn, now - self.retention)
+            pruned += deleted
+            if deleted < 1000:
+                return pruned
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Tick until ``stop`` is set, waiting ``interval`` seconds between ticks."""

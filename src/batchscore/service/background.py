@@ -21,6 +21,9 @@ class Background:
             self.executor,
             misfire_threshold=timedelta(seconds=settings.misfire_threshold_s),
             lease=timedelta(seconds=settings.lease_s),
+            retention=(
+                timedelta(days=settings.retention_days) if settings.retention_days else None
+            ),
         )
         self.interval = settings.scheduler_interval_s
         self._stop = threading.Event()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batchscore.domain.jobs import ExecutionStatus
@@ -266,3 +266,25 @@ def next_execution_number(conn: Connection, job_id: int) -> int:
         .returning(jobs.c.execution_count)
     )
     return int(result.scalar_one())
+
+
+def prune_finished(conn: Connection, before: datetime, limit: int = 1000) -> int:
+    """Delete up to ``limit`` finished executions that ended before ``before`` (their inference
+    chunks go with them); returns how many were deleted."""
+    ids = (
+        conn.execute(
+            select(executions.c.id)
+            .where(
+                executions.c.status != ExecutionStatus.RUNNING.value,
+                executions.c.ended_at < before,
+            )
+            .order_by(executions.c.ended_at)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return 0
+    conn.execute(delete(executions).where(executions.c.id.in_(ids)))
+    return len(ids)
