@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from batchscore.clock import FakeClock, SystemClock
-from batchscore.scheduling.scheduler import Scheduler, StartedExecution, TickResult
+from batchscore.scheduling.scheduler import Scheduler, StartedExecution
 from batchscore.store.db import Database
 from batchscore.store.migrate import upgrade
 from batchscore.store.tables import executions, jobs, tenants
@@ -134,13 +134,13 @@ class Recorder:
 
 
 class FinishingScheduler(Scheduler):
-    """Finishes what is running right after each tick, so no fire is skipped as overlapping."""
+    """Finishes what it hands off right away, so no fire is skipped as overlapping."""
 
-    def tick(self) -> TickResult:
-        result = super().tick()
-        if result.started:
-            finish_running(self.db, self.clock.now())
-        return result
+    def _release(self, now: datetime) -> tuple[list[StartedExecution], int]:
+        handed, skipped = super()._release(now)
+        if handed:
+            finish_running(self.db, now)
+        return handed, skipped
 
 
 def quantiles(values: Sequence[float]) -> str:
@@ -217,7 +217,7 @@ def fake_clock_run(db: Database, n: int, minutes: int, profile: bool) -> Stats:
     }
 
 
-def real_clock_run(db: Database, n: int, minutes: int, instances: int) -> Stats:
+def real_clock_run(db: Database, n: int, minutes: int, instances: int, lookahead: float) -> Stats:
     now = datetime.now(UTC)
     first = (now + timedelta(seconds=10)).replace(second=0, microsecond=0) + MINUTE
     reset(db, first)
@@ -227,7 +227,9 @@ def real_clock_run(db: Database, n: int, minutes: int, instances: int) -> Stats:
     stop = threading.Event()
     threads = [
         threading.Thread(
-            target=FinishingScheduler(db, SystemClock(), recorder).run,
+            target=FinishingScheduler(
+                db, SystemClock(), recorder, lookahead=timedelta(seconds=lookahead)
+            ).run,
             args=(stop, 0.2),
             daemon=True,
         )
@@ -259,11 +261,18 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--instances", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="cProfile one fake-clock tick")
+    parser.add_argument(
+        "--lookahead", type=float, default=2.0, help="seconds jobs are claimed ahead (real clock)"
+    )
     args = parser.parse_args()
     print(f"backend {args.backend}, {args.jobs} jobs, {os.cpu_count()} cores", flush=True)
     with database(args.backend) as db:
         fake = fake_clock_run(db, args.jobs, args.fake_minutes, args.profile)
-        real = real_clock_run(db, args.jobs, args.minutes, args.instances) if args.minutes else {}
+        real = (
+            real_clock_run(db, args.jobs, args.minutes, args.instances, args.lookahead)
+            if args.minutes
+            else {}
+        )
     head = f"fake clock ({args.fake_minutes} min)"
     tail = f"real clock ({args.minutes} min, {args.instances} inst.)"
     print(f"\n{'metric':<34} {head:<26} {tail}")

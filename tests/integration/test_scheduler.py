@@ -357,3 +357,27 @@ def test_retention_prunes_old_executions_and_their_inferences(
         assert conn.execute(select(inference_chunks)).all() == []
     job = client.get(f"{BASE}/job/{job_id}", headers=admin).json()
     assert job["jobStatus"] in ("Warning", "Success", "Failure")
+
+
+def test_lookahead_creates_early_and_hands_off_on_time(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    every_second = every_minute(cronExpression="* * * ? * *", dataFromPreviousNSeconds=1)
+    job_id = make_job(client, admin, world, **every_second)
+    handoff = Collecting()
+    scheduler = Scheduler(services.db, clock, handoff, lookahead=timedelta(seconds=2))
+    first = scheduler.tick()
+    assert first.started == ()  # 12:00:01 is created ahead, not handed off yet
+    assert scheduler.next_release() == datetime(2026, 1, 14, 12, 0, 1, tzinfo=UTC)
+    for second in range(1, 6):
+        clock.advance(1)
+        result = scheduler.tick()
+        assert [s.scheduled_at.second for s in result.started] == [second]
+        assert result.skipped == 0  # the execution created ahead for the next second is no overlap
+        with services.db.write() as conn:  # the execution finishes within its second
+            conn.execute(
+                executions.update()
+                .where(executions.c.id == result.started[0].id)
+                .values(status=ExecutionStatus.SUCCESS.value)
+            )
+    assert [r["jobExecutionStatus"] for r in history(client, admin, job_id)][:5] == ["Success"] * 5

@@ -7,8 +7,10 @@ hands the started executions to the executor.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,6 +71,7 @@ class Scheduler:
         lease: timedelta = timedelta(minutes=5),
         batch_size: int = 1000,
         retention: timedelta | None = None,
+        lookahead: timedelta = timedelta(0),
     ) -> None:
         self.db = db
         self.clock = clock
@@ -78,30 +81,76 @@ class Scheduler:
         self.lease = lease
         self.batch_size = batch_size
         self.retention = retention
+        self.lookahead = lookahead
         self._last_prune: datetime | None = None
+        # Executions created ahead of their instant, handed off when it arrives.
+        self._pending: list[tuple[datetime, int, StartedExecution]] = []
+        self._pending_lock = threading.Lock()
 
     def tick(self) -> TickResult:
-        """Claim and fire everything due now (in batches); recover expired leases."""
+        """Claim and fire every job due within the lookahead (in batches), hand off what is
+        due, recover expired leases. ``started`` lists the executions handed off now."""
         now = self.clock.now()
         recovered = self.recover_interrupted(now)
         self.prune(now)
         started: list[StartedExecution] = []
         skipped = claimed = 0
         while True:
-            batch_started, batch_skipped, batch_claimed = self._fire_batch(now)
-            started += batch_started
-            skipped += batch_skipped
+            created, batch_claimed = self._fire_batch(now)
             claimed += batch_claimed
-            for execution in batch_started:
-                self.handoff.submit(execution)
+            with self._pending_lock:
+                for execution in created:
+                    heapq.heappush(self._pending, (execution.scheduled_at, execution.id, execution))
+            handed, batch_skipped = self._release(now)
+            started += handed
+            skipped += batch_skipped
             if batch_claimed < self.batch_size:
                 break
         return TickResult(tuple(started), skipped, claimed, recovered)
 
-    def _fire_batch(self, now: datetime) -> tuple[list[StartedExecution], int, int]:
+    def release(self, now: datetime) -> int:
+        """Hand off the created executions whose scheduled instant has come."""
+        return len(self._release(now)[0])
+
+    def _release(self, now: datetime) -> tuple[list[StartedExecution], int]:
+        ready: list[StartedExecution] = []
+        with self._pending_lock:
+            while self._pending and self._pending[0][0] <= now:
+                ready.append(heapq.heappop(self._pending)[2])
+        if not ready:
+            return [], 0
+        # One execution of a job at a time, decided at the fire instant: a fire that meets a
+        # still-running execution of its job is recorded as skipped, never queued.
         with self.db.write() as conn:
-            due = repo.claim_due_jobs(conn, now, self.batch_size)
-            running = repo.running_job_ids(conn, [j.id for j in due])
+            busy = repo.running_job_ids(
+                conn,
+                [e.job_id for e in ready],
+                exclude=[e.id for e in ready],
+                scheduled_by=now,
+            )
+            for execution in ready:
+                if execution.job_id in busy:
+                    message = (
+                        f"The execution for {format_instant(execution.scheduled_at)} was skipped "
+                        "because the previous execution of this job was still running."
+                    )
+                    repo.finish_execution(
+                        conn, execution.id, ExecutionStatus.WARNING,
+                        [*execution.messages, message], now,
+                    )  # fmt: skip
+        handed = [e for e in ready if e.job_id not in busy]
+        for execution in handed:
+            self.handoff.submit(execution)
+        return handed, len(ready) - len(handed)
+
+    def next_release(self) -> datetime | None:
+        with self._pending_lock:
+            return self._pending[0][0] if self._pending else None
+
+    def _fire_batch(self, now: datetime) -> tuple[list[StartedExecution], int]:
+        with self.db.write() as conn:
+            # Claiming ahead (lookahead) lets a large batch be written before its instant.
+            due = repo.claim_due_jobs(conn, now + self.lookahead, self.batch_size)
             rows: list[repo.NewExecution] = []
             advances: list[tuple[int, datetime, datetime | None, int]] = []
             for job in due:
@@ -110,14 +159,11 @@ class Scheduler:
                 fired = plan.instant is not None
                 if fired:
                     number = job.execution_count + 1
-                    rows.append(self._execution_row(job, schedule, plan, number, now, running))
+                    rows.append(self._execution_row(job, schedule, plan, number, now))
                 advances.append((job.id, job.next_fire_at, plan.next_fire_at, int(fired)))
             ids = repo.insert_executions(conn, rows)
             repo.advance_jobs(conn, advances)
-            for row in rows:
-                if row.status is not ExecutionStatus.RUNNING:
-                    repo.update_job_status(conn, row.job_id, row.status, 0)
-        started = [
+        created = [
             StartedExecution(
                 id=ids[(r.job_id, r.number)],
                 job_id=r.job_id,
@@ -129,9 +175,9 @@ class Scheduler:
                 messages=tuple(r.messages),
             )
             for r in rows
-            if r.status is ExecutionStatus.RUNNING and (r.job_id, r.number) in ids
+            if (r.job_id, r.number) in ids
         ]
-        return started, len(rows) - len(started), len(due)
+        return created, len(due)
 
     def _execution_row(
         self,
@@ -140,7 +186,6 @@ class Scheduler:
         plan: FirePlan,
         number: int,
         now: datetime,
-        running: set[int],
     ) -> repo.NewExecution:
         assert plan.instant is not None
         messages: list[str] = []
@@ -155,15 +200,6 @@ class Scheduler:
                 f"{int(plan.late_by.total_seconds())} s late (misfire)."
             )
         window_from, window_to = window_for(schedule, plan.instant)
-        if job.id in running:
-            messages.append(
-                f"The execution for {format_instant(plan.instant)} was skipped because the "
-                "previous execution of this job was still running."
-            )
-            return repo.NewExecution(
-                job.id, job.tenant, number, plan.instant, window_from, window_to,
-                ExecutionStatus.WARNING, messages, now, now, 0, is_group=job.is_group,
-            )  # fmt: skip
         return repo.NewExecution(
             job.id, job.tenant, number, plan.instant, window_from, window_to,
             ExecutionStatus.RUNNING, messages, now,
@@ -200,10 +236,20 @@ class Scheduler:
                 return pruned
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
-        """Tick until ``stop`` is set, waiting ``interval`` seconds between ticks."""
+        """Tick every ``interval`` seconds until ``stop`` is set, waking early to hand off
+        executions created ahead of their instant."""
+        next_tick = 0.0
         while not stop.is_set():
-            try:
-                self.tick()
-            except Exception:  # keep the loop alive through transient database errors
-                log.exception("scheduler tick failed")
-            stop.wait(interval)
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + interval
+                try:
+                    self.tick()
+                except Exception:  # keep the loop alive through transient database errors
+                    log.exception("scheduler tick failed")
+            else:
+                self.release(self.clock.now())
+            wait = next_tick - time.monotonic()
+            upcoming = self.next_release()
+            if upcoming is not None:
+                wait = min(wait, (upcoming - self.clock.now()).total_seconds())
+            stop.wait(max(wait, 0.001))

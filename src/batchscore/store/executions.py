@@ -91,18 +91,25 @@ def claim_due_jobs(conn: Connection, now: datetime, limit: int) -> list[DueJob]:
     ]
 
 
-def running_job_ids(conn: Connection, job_ids: Sequence[int]) -> set[int]:
+def running_job_ids(
+    conn: Connection,
+    job_ids: Sequence[int],
+    exclude: Sequence[int] = (),
+    scheduled_by: datetime | None = None,
+) -> set[int]:
+    """The jobs among ``job_ids`` with a running execution, other than those in ``exclude``
+    and (with ``scheduled_by``) other than executions created ahead for a later instant."""
     if not job_ids:
         return set()
-    rows = conn.execute(
-        select(executions.c.job_id)
-        .where(
-            executions.c.job_id.in_(job_ids),
-            executions.c.status == ExecutionStatus.RUNNING.value,
-        )
-        .distinct()
+    query = select(executions.c.job_id).where(
+        executions.c.job_id.in_(job_ids),
+        executions.c.status == ExecutionStatus.RUNNING.value,
     )
-    return {int(r.job_id) for r in rows}
+    if exclude:
+        query = query.where(executions.c.id.not_in(exclude))
+    if scheduled_by is not None:
+        query = query.where(executions.c.scheduled_at <= scheduled_by)
+    return {int(r.job_id) for r in conn.execute(query.distinct())}
 
 
 def insert_executions(conn: Connection, rows: Sequence[NewExecution]) -> dict[tuple[int, int], int]:
