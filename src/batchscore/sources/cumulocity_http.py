@@ -1,0 +1,192 @@
+"""The HTTP seam to a Cumulocity tenant: Basic auth, retries with backoff, paging, and every
+failure translated into one ``SourceError`` sentence (or ``NotFound`` where the caller asks)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from batchscore.errors import BatchscoreError, SourceError
+
+PAGE_SIZE = 2000  # Cumulocity's largest page
+_MESSAGE_CHARS = 160
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently a failed GET (429, 5xx, network error, timeout) is retried."""
+
+    attempts: int = 5
+    backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+
+    def delay(self, retry: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number ``retry`` (0-based): the server's ``Retry-After``
+        when it sent one, else exponential backoff with jitter; never above ``max_backoff_s``."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_backoff_s)
+        ceiling = min(self.backoff_s * 2.0**retry, self.max_backoff_s)
+        # Half fixed, half random, so clients failing together do not retry in lockstep.
+        return ceiling / 2 + random.uniform(0.0, ceiling / 2)
+
+
+class CumulocityClient:
+    """GETs JSON from one tenant's REST API; one pooled connection set, safe across threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        tenant: str | None,
+        user: str,
+        password: str,
+        *,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        base = base_url.strip().rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            raise SourceError(f"C8Y_BASEURL must be an http:// or https:// URL, not {base[:80]!r}.")
+        self.base_url = base
+        self.login = f"{tenant}/{user}" if tenant else user
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=base,
+            auth=httpx.BasicAuth(self.login, password),
+            timeout=timeout_s,
+            headers={"Accept": "application/json"},
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get_json(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        not_found: Callable[[], BatchscoreError] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON object at ``path``. Retries 429/5xx/network failures per the policy; a 404
+        raises ``not_found()`` when given; anything else that fails raises ``SourceError``."""
+        failure = ""
+        attempts = max(self.retry.attempts, 1)
+        for attempt in range(attempts):
+            retry_after: float | None = None
+            try:
+                response = self._http.get(path, params=dict(params or {}))
+            except httpx.TimeoutException:
+                failure = f"did not answer GET {path} within {self.timeout_s:g} s"
+            except httpx.TransportError as exc:
+                failure = f"could not be reached ({_transport_reason(exc)})"
+            else:
+                status = response.status_code
+                if status < 400:
+                    return self._json_object(response, path)
+                if status != 429 and status < 500:
+                    raise self._refused(response, path, not_found)
+                failure = f"answered GET {path} with {status} {response.reason_phrase}".rstrip()
+                retry_after = _retry_after(response)
+            if attempt + 1 < attempts:
+                self._sleep(self.retry.delay(attempt, retry_after))
+        tries = "once" if attempts == 1 else f"{attempts} times"
+        raise SourceError(f"Cumulocity at {self.base_url} {failure} (tried {tries}).")
+
+    def pages(
+        self, path: str, key: str, params: Mapping[str, str | int]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a Cumulocity collection (``pageSize`` 2000), following ``currentPage``
+        until a short page or a page without ``next``."""
+        current = 1
+        while True:
+            body = self.get_json(path, {**params, "pageSize": PAGE_SIZE, "currentPage": current})
+            items = body.get(key)
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise SourceError(
+                    f"Cumulocity at {self.base_url} answered GET {path} without a {key!r} list."
+                )
+            yield items
+            statistics = body.get("statistics")
+            size = statistics.get("pageSize") if isinstance(statistics, dict) else None
+            # Real Cumulocity always links a next page; the short page ends the walk there.
+            full = len(items) >= (size if isinstance(size, int) and size > 0 else PAGE_SIZE)
+            if not items or not full or "next" not in body:
+                return
+            current += 1
+
+    def _json_object(self, response: httpx.Response, path: str) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise SourceError(
+                f"Cumulocity at {self.base_url} answered GET {path} with something that is "
+                "not a JSON object."
+            )
+        return body
+
+    def _refused(
+        self,
+        response: httpx.Response,
+        path: str,
+        not_found: Callable[[], BatchscoreError] | None,
+    ) -> BatchscoreError:
+        status = response.status_code
+        where = f"Cumulocity at {self.base_url}"
+        if status == 401:
+            return SourceError(
+                f"{where} rejected the credentials of {self.login!r} (401 Unauthorized); "
+                "check C8Y_TENANT, C8Y_USER and C8Y_PASSWORD."
+            )
+        if status == 403:
+            return SourceError(
+                f"{where} does not let {self.login!r} read {path} (403 Forbidden); the user needs "
+                "the inventory and measurement read roles."
+            )
+        if status == 404:
+            if not_found is not None:
+                return not_found()
+            return SourceError(f"{where} has no {path} (404 Not Found); check C8Y_BASEURL.")
+        detail = _server_message(response)
+        return SourceError(f"{where} refused GET {path} with {status}{detail}.")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    text = response.headers.get("Retry-After", "").strip()
+    try:
+        return float(text) if text else None
+    except ValueError:  # an HTTP date: fall back to our own backoff
+        return None
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
+        return "host not found"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the server closed the connection"
+    return "network error"
+
+
+def _server_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str) or not message.strip():
+        return ""
+    text = " ".join(message.split())[:_MESSAGE_CHARS].rstrip(" .")
+    return f": {text}"
