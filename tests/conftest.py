@@ -109,8 +109,10 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def services(db: Database, clock: FakeClock, settings: Settings) -> Services:
-    return Services.build(settings, db, clock)
+def services(db: Database, clock: FakeClock, settings: Settings) -> Iterator[Services]:
+    built = Services.build(settings, db, clock)
+    yield built
+    built.close()
 
 
 @pytest.fixture

@@ -93,6 +93,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         if simulator is not None:
             simulator.stop()
         background.stop()
+        services.close()
 
 
 @app.command()

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     misfire_threshold_s: int = Field(
         default=60, ge=0, description="A fire later than this many seconds is a misfire."
     )
+    source: Literal["embedded", "cumulocity"] = Field(
+        default="embedded",
+        description="Where jobs read measurements: this service's store or a Cumulocity tenant "
+        "(C8Y_BASEURL, C8Y_TENANT, C8Y_USER, C8Y_PASSWORD).",
+    )
     workers: int = Field(
         default=2, gt=0, le=64, description="Executions run at once by the local executor."
     )

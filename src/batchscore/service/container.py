@@ -17,6 +17,7 @@ from batchscore.service.jobs import JobService
 from batchscore.service.measurements import MeasurementService
 from batchscore.service.models import ModelService
 from batchscore.settings import Settings
+from batchscore.sources.cumulocity import CumulocitySettings, CumulocitySource
 from batchscore.sources.embedded import EmbeddedSource
 from batchscore.sources.source import MeasurementSource
 from batchscore.store.db import Database
@@ -38,15 +39,20 @@ class Services:
     inferences: InferenceService
     apply: ApplyService
 
+    def close(self) -> None:
+        """Stop the executor's threads and release the source's connections."""
+        self.executor.shutdown()
+        self.source.close()
+
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock | None = None) -> Services:
         clock = clock or SystemClock()
         configure_hashing(settings.password_profile)
         limiter = FailureLimiter(settings.login_failures_allowed, settings.login_failure_window_s)
         inventory = InventoryService(db, clock)
-        jobs = JobService(db, clock)
         cache = ModelCache()
-        source = EmbeddedSource(db, inventory)
+        source = make_source(settings, db, inventory)
+        jobs = JobService(db, clock, source if settings.source == "cumulocity" else None)
         executor = JobExecutor(
             db,
             clock,
@@ -71,3 +77,10 @@ class Services:
             inferences=InferenceService(db, jobs),
             apply=ApplyService(models, cache),
         )
+
+
+def make_source(settings: Settings, db: Database, inventory: InventoryService) -> MeasurementSource:
+    """The embedded store, or a Cumulocity tenant (``BATCHSCORE_SOURCE=cumulocity``)."""
+    if settings.source == "cumulocity":
+        return CumulocitySource.from_settings(CumulocitySettings.from_env())
+    return EmbeddedSource(db, inventory)

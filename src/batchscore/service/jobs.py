@@ -9,6 +9,7 @@ from batchscore.domain.jobs import Execution, Job, JobSpec
 from batchscore.errors import Invalid, NotFound
 from batchscore.scheduling.fire_times import first_fire_at
 from batchscore.service.job_requests import parse_job_request
+from batchscore.sources.source import MeasurementSource
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import jobs as repo
 from batchscore.store import models as models_repo
@@ -34,20 +35,32 @@ def parse_int_id(text: str) -> int | None:
 
 
 class JobService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    """Jobs of a tenant. With ``remote_source`` (a Cumulocity tenant) job targets are checked
+    there instead of in the embedded inventory."""
+
+    def __init__(
+        self, db: Database, clock: Clock, remote_source: MeasurementSource | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.remote_source = remote_source
 
     def create(self, tenant: str, body: Any) -> Job:
         spec = parse_job_request(body)
         now = self.clock.now()
+        if self.remote_source is not None:
+            try:
+                self.remote_source.devices_below(tenant, spec.target_id)
+            except NotFound:
+                raise target_not_found(spec.target_id) from None
         with self.db.write() as conn:
             model = models_repo.get_model(conn, tenant, spec.model_name)
             if model is None:
                 raise NotFound(f"Model '{spec.model_name}' not found.")
-            target = inventory_repo.get_object(conn, tenant, spec.target_id)
-            if target is None or not (target.is_device or target.is_group):
-                raise target_not_found(spec.target_id)
+            if self.remote_source is None:
+                target = inventory_repo.get_object(conn, tenant, spec.target_id)
+                if target is None or not (target.is_device or target.is_group):
+                    raise target_not_found(spec.target_id)
             _check_mapping(spec, {f.name: f.required for f in model.inputs})
             return repo.insert_job(conn, tenant, spec, now, first_fire_at(spec.schedule, now))
 

@@ -54,3 +54,6 @@ class EmbeddedSource:
 
     def devices_below(self, tenant: str, target_id: int) -> list[int]:
         return self.inventory.devices_below(tenant, self.inventory.get(tenant, target_id))
+
+    def close(self) -> None:
+        """Nothing to release: the service's database is closed with the service."""

@@ -59,6 +59,10 @@ class MeasurementSource(Protocol):
         reachable below a group, in ascending id order. Raises ``NotFound`` for an unknown id."""
         ...
 
+    def close(self) -> None:
+        """Release connections held by the source."""
+        ...
+
 
 def chunk_bounds(
     start: datetime, end: datetime, chunk: timedelta | None
