@@ -9,7 +9,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from batchscore import __version__
+from batchscore import __version__, web
 from batchscore.api import health, inventory, jobs, measurements, models, schedule
 from batchscore.api.deps import READ, require
 from batchscore.api.errors import install_error_handlers
@@ -37,7 +37,7 @@ def create_app(svc: Services) -> FastAPI:
     app.state.services = svc
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, jobs, models, schedule, inventory, measurements):
+    for module in (health, jobs, models, schedule, inventory, measurements, web):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

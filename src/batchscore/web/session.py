@@ -1,0 +1,93 @@
+"""The console's login session: a signed, expiring cookie and its CSRF token.
+
+The cookie carries only who logged in, a fingerprint of their password hash (so a password
+change ends old sessions) and the session's CSRF token; roles are read from the store on every
+request, so a changed role takes effect at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+log = logging.getLogger(__name__)
+
+COOKIE = "batchscore_session"
+LOGIN_CSRF_COOKIE = "batchscore_login_csrf"
+MAX_AGE_S = 8 * 3600
+KEY_FILE = "console-session.key"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    tenant: str
+    user: str
+    fingerprint: str
+    csrf: str
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A short digest of the stored hash: equal while the password is unchanged."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def load_secret(var_dir: Path) -> bytes:
+    """The signing key, kept in ``var_dir`` so sessions survive a restart.
+
+    If the directory cannot be written the key lives in memory only (sessions end on restart).
+    """
+    path = var_dir / KEY_FILE
+    try:
+        if path.exists():
+            data = path.read_bytes()
+            if len(data) >= 32:
+                return data
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+        return key
+    except OSError as exc:
+        log.warning("console session key not persisted (%s); sessions end on restart", exc)
+        return secrets.token_bytes(32)
+
+
+class SessionCodec:
+    """Signs sessions into cookie values and reads them back within ``MAX_AGE_S``."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt="batchscore-console-session")
+
+    def new(self, tenant: str, user: str, password_hash: str) -> Session:
+        return Session(tenant, user, password_fingerprint(password_hash), secrets.token_urlsafe(24))
+
+    def dumps(self, session: Session) -> str:
+        payload = [session.tenant, session.user, session.fingerprint, session.csrf]
+        return self._serializer.dumps(payload)
+
+    def loads(self, value: str | None) -> Session | None:
+        if not value or len(value) > 4096:
+            return None
+        try:
+            payload: Any = self._serializer.loads(value, max_age=MAX_AGE_S)
+        except BadSignature:  # also covers SignatureExpired
+            return None
+        if not (isinstance(payload, list) and len(payload) == 4):
+            return None
+        if not all(isinstance(p, str) for p in payload):
+            return None
+        return Session(*payload)
+
+
+def tokens_match(sent: str | None, expected: str) -> bool:
+    """Constant-time comparison of a submitted CSRF token with the expected one."""
+    return bool(sent) and hmac.compare_digest(str(sent).encode(), expected.encode())
