@@ -114,6 +114,33 @@ def scheduler() -> None:
         background.stop()
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def worker(
+    ctx: typer.Context,
+    print_only: bool = typer.Option(
+        False, "--print-only", help="Only print how to start the Dask scheduler and workers."
+    ),
+) -> None:
+    """Start a Dask worker for BATCHSCORE_EXECUTOR=dask://host:port (other options go to
+    `dask worker`, e.g. --nworkers 2)."""
+    # Deferred: `distributed` costs ~1 s to import; only this command needs it.
+    from batchscore.execution.dask_backend import how_to_run, scheduler_address, start_worker
+
+    settings = Settings()
+    if settings.executor == "local":
+        console.print(
+            "BATCHSCORE_EXECUTOR is 'local': executions run inside `serve`/`scheduler`. "
+            "Set BATCHSCORE_EXECUTOR=dask://host:port to score on a Dask cluster, then:\n"
+            + how_to_run("tcp://SCHEDULER-HOST:8786"),
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    address = scheduler_address(settings.executor)
+    console.print(how_to_run(address), soft_wrap=True)
+    if not print_only:
+        start_worker(address, ctx.args)
+
+
 cron_app = typer.Typer(help="Quartz cron expressions.")
 app.add_typer(cron_app, name="cron")
 

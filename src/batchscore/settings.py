@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         description="Where jobs read measurements: this service's store or a Cumulocity tenant "
         "(C8Y_BASEURL, C8Y_TENANT, C8Y_USER, C8Y_PASSWORD).",
     )
+    executor: str = Field(
+        default="local",
+        pattern=r"^(local|dask://\S+)$",
+        description="Where executions score: `local` (a bounded in-process pool of `workers`) "
+        "or `dask://host:port` (device partitions on that Dask scheduler's workers).",
+    )
     workers: int = Field(
         default=2, gt=0, le=64, description="Executions run at once by the local executor."
     )

@@ -1,36 +1,35 @@
 """The executor: runs a started execution end to end (design §3.3).
 
-Resolve the target's devices, read each device's mapped series in the window through the
-MeasurementSource (in bounded time chunks), align them into records, score them with the
-compiled model, store the outputs as inference chunks, and finish the execution with its
-status, messages and duration. Implements the scheduler's ``ExecutionHandoff``.
+Resolve the target's devices, cut them into partitions, have a ``PartitionRunner`` score them
+(in-process, or on a Dask cluster), store the scored records as inference chunks in device
+order, and finish the execution with its status, messages and duration. Implements the
+scheduler's ``ExecutionHandoff``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy.exc import IntegrityError
 
 from batchscore.clock import Clock
 from batchscore.domain.jobs import ExecutionStatus, Job, MeasurementPath
 from batchscore.errors import ModelError, NotFound, SourceError
-from batchscore.execution.align import align_records
+from batchscore.execution.models import resolve_model
+from batchscore.execution.partitions import DeviceReport, PartitionWork, ScoredPiece
+from batchscore.execution.runner import InlineRunner, PartitionFailed, PartitionRunner
 from batchscore.execution.writer import ChunkWriter
-from batchscore.runtime.engine import CompiledModel
 from batchscore.runtime.registry import ModelCache
 from batchscore.scheduling.scheduler import StartedExecution
 from batchscore.sources.source import MeasurementSource
 from batchscore.store import executions as executions_repo
 from batchscore.store import inferences as inferences_repo
 from batchscore.store import jobs as jobs_repo
-from batchscore.store import models as models_repo
 from batchscore.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -62,9 +61,22 @@ class Outcome:
             self.status = ExecutionStatus.WARNING
         self.messages.append(message)
 
+    def report(self, device: DeviceReport) -> None:
+        """Note what happened to one device, in device order."""
+        if device.error is not None:
+            self.warn(f"The device {device.device} could not be read: {device.error}")
+        elif not device.scored:
+            self.warn(NO_DATA.format(id=device.device))
+        elif device.invalid:
+            self.warn(
+                f"{device.invalid} records of device {device.device} were invalid for the model "
+                "and have no outputs."
+            )
+
 
 class JobExecutor:
-    """Runs executions on a bounded pool of threads (``workers``)."""
+    """Runs executions on a bounded pool of threads (``workers``); each execution's partitions
+    are scored by ``runner`` (in-process by default)."""
 
     def __init__(
         self,
@@ -77,6 +89,7 @@ class JobExecutor:
         lease: timedelta = timedelta(minutes=5),
         owner: str = "executor",
         read_chunk: timedelta = timedelta(hours=6),
+        runner: PartitionRunner | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -85,6 +98,7 @@ class JobExecutor:
         self.lease = lease
         self.owner = owner
         self.read_chunk = read_chunk
+        self.runner: PartitionRunner = runner or InlineRunner(db, source, models)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="execution")
 
     def submit(self, execution: StartedExecution) -> None:
@@ -92,6 +106,7 @@ class JobExecutor:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+        self.runner.close()
 
     def run(self, execution: StartedExecution) -> ExecutionStatus | None:
         """Run one execution to its end; returns its status (None if it was abandoned)."""
@@ -120,7 +135,7 @@ class JobExecutor:
         if job is None:
             raise Abandoned
         try:
-            model = self._model(job)
+            model = resolve_model(self.db, job.tenant, job.model_name)
         except ModelError as exc:
             return outcome.fail(" ".join(exc.messages))
         try:
@@ -136,69 +151,37 @@ class JobExecutor:
             return outcome
         assert execution.window_from is not None
         assert execution.window_to is not None
+        work = PartitionWork(
+            execution_id=execution.id,
+            tenant=job.tenant,
+            model=model,
+            mapping=_mapping(job),
+            window_from=execution.window_from,
+            window_to=execution.window_to,
+            read_chunk=self.read_chunk,
+        )
         writer = ChunkWriter(lambda *chunk: self._store_chunk(execution.id, *chunk))
+        sink = _WriterSink(writer, lambda: self._renew_lease(execution.id))
         failed = 0
-        for device in devices:
-            try:
-                self._score_device(job, model, device, execution, writer, outcome)
-            except SourceError as exc:
-                failed += 1
-                outcome.warn(f"The device {device} could not be read: {exc}")
+        try:
+            partitions = self.runner.split(devices)
+            # closing(): remaining remote work is cancelled as soon as this loop stops
+            with closing(self.runner.run(work, partitions, sink)) as results:
+                for reports in results:
+                    for report in reports:
+                        failed += report.error is not None
+                        outcome.report(report)
+        except ModelError as exc:
+            return outcome.fail(" ".join(exc.messages))
+        except PartitionFailed as exc:
+            writer.flush()
+            outcome.records = writer.total
+            return outcome.fail(str(exc))
         writer.flush()
         outcome.records = writer.total
         if failed == len(devices):
             outcome.fail("No device could be read; nothing was scored.")
         return outcome
-
-    def _model(self, job: Job) -> CompiledModel:
-        with self.db.read() as conn:
-            stored = models_repo.get_model(conn, job.tenant, job.model_name)
-        if stored is None:
-            raise ModelError(f"Model '{job.model_name}' not found.")
-        if not stored.is_active:
-            raise ModelError(f"The model '{job.model_name}' is inactive; activate it to score.")
-
-        def load() -> bytes:
-            with self.db.read() as conn:
-                data = models_repo.get_source(conn, job.tenant, job.model_name)
-            if data is None:
-                raise ModelError(f"Model '{job.model_name}' not found.")
-            return data
-
-        return self.models.get(job.tenant, stored.sha256, stored.kind, load)
-
-    def _score_device(
-        self,
-        job: Job,
-        model: CompiledModel,
-        device: int,
-        execution: StartedExecution,
-        writer: ChunkWriter,
-        outcome: Outcome,
-    ) -> None:
-        mapping = {name: _path(text) for name, text in job.mappings.items()}
-        paths = list(dict.fromkeys(mapping.values()))
-        assert execution.window_from is not None
-        assert execution.window_to is not None
-        scored = invalid = 0
-        chunks = self.source.read(
-            job.tenant, device, paths, execution.window_from, execution.window_to, self.read_chunk
-        )
-        for chunk in chunks:
-            records = align_records(chunk.series, mapping)
-            if len(records):
-                outputs = model.score(records.columns)
-                invalid += _all_missing(outputs)
-                writer.add(device, records.times_ns, outputs)
-                scored += len(records)
-            self._renew_lease(execution.id)
-        if not scored:
-            outcome.warn(NO_DATA.format(id=device))
-        elif invalid:
-            outcome.warn(
-                f"{invalid} records of device {device} were invalid for the model and have "
-                "no outputs."
-            )
 
     def _store_chunk(
         self, execution_id: int, seq: int, device: int, start: int, count: int, payload: bytes
@@ -216,21 +199,24 @@ class JobExecutor:
                 raise Abandoned
 
 
-def _path(text: str) -> MeasurementPath:
-    path = MeasurementPath.parse(text)
-    assert path is not None  # validated when the job was created
-    return path
+@dataclass
+class _WriterSink:
+    """Scored pieces go to the chunk writer; heartbeats renew the execution's lease."""
+
+    writer: ChunkWriter
+    renew: Callable[[], None]
+
+    def add(self, piece: ScoredPiece) -> None:
+        self.writer.add(piece.device, piece.times_ns, piece.outputs)
+
+    def heartbeat(self) -> None:
+        self.renew()
 
 
-def _all_missing(outputs: dict[str, npt.NDArray[Any]]) -> int:
-    """Records for which the model returned no output at all (refused as invalid)."""
-    if not outputs:
-        return 0
-    n = len(next(iter(outputs.values())))
-    missing = np.ones(n, dtype=bool)
-    for values in outputs.values():
-        if values.dtype == np.float64:
-            missing &= np.isnan(values)
-        else:
-            missing &= np.asarray(values == None, dtype=np.bool_)  # noqa: E711 (elementwise)
-    return int(np.count_nonzero(missing))
+def _mapping(job: Job) -> tuple[tuple[str, MeasurementPath], ...]:
+    pairs = []
+    for name, text in job.mappings.items():
+        path = MeasurementPath.parse(text)
+        assert path is not None  # validated when the job was created
+        pairs.append((name, path))
+    return tuple(pairs)

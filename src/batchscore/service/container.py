@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from batchscore.clock import Clock, SystemClock
+from batchscore.execution.backends import partition_runner
 from batchscore.execution.executor import JobExecutor
 from batchscore.passwords import configure_hashing
 from batchscore.runtime.registry import ModelCache
@@ -60,6 +61,7 @@ class Services:
             cache,
             workers=settings.workers,
             lease=timedelta(seconds=settings.lease_s),
+            runner=partition_runner(settings.executor, settings.database_url),
         )
         models = ModelService(db, clock, settings.max_model_bytes)
         return cls(

@@ -1,0 +1,17 @@
+"""Choosing where executions score from the ``executor`` setting (``local`` or ``dask://``)."""
+
+from __future__ import annotations
+
+from batchscore.execution.runner import PartitionRunner
+
+
+def partition_runner(executor: str, database_url: str) -> PartitionRunner | None:
+    """The runner for ``executor``: None for ``local`` (the executor scores in-process), a Dask
+    runner for ``dask://host:port`` whose workers open ``database_url``."""
+    if executor == "local":
+        return None
+    # Deferred on purpose: `distributed` costs ~1 s to import, which only dask:// deployments
+    # should pay (every CLI command and every test builds the services).
+    from batchscore.execution.dask_backend import DaskRunner, scheduler_address
+
+    return DaskRunner(scheduler_address(executor), database_url)
