@@ -34,11 +34,11 @@ def align_records(
     used = [series[p] for p in dict.fromkeys(mapping.values()) if len(series[p])]
     if not used:
         return Records(np.empty(0, np.int64), {name: np.empty(0) for name in mapping})
-    times = (
-        used[0].times_ns
-        if len(used) == 1
-        else np.unique(np.concatenate([s.times_ns for s in used]))
-    )
+    first = used[0].times_ns
+    if all(np.array_equal(first, s.times_ns) for s in used[1:]):
+        times = first  # series sampled together (the common case): no union to compute
+    else:
+        times = np.unique(np.concatenate([s.times_ns for s in used]))
     columns: dict[str, npt.NDArray[np.float64]] = {}
     placed: dict[MeasurementPath, npt.NDArray[np.float64]] = {}
     for name, path in mapping.items():

@@ -64,7 +64,7 @@ def encode_chunk(chunk: Chunk) -> bytes:
         if values.dtype == np.float64:
             put(name, "f8", values.astype("<f8").tobytes())
         else:
-            put(name, "json", json.dumps([_plain(v) for v in values.tolist()]).encode())
+            put(name, "json", _json_column(values))
     header = json.dumps({"rows": len(chunk), "layout": layout}).encode()
     return zlib.compress(_HEADER.pack(len(header)) + header + b"".join(parts), 1)
 
@@ -84,6 +84,15 @@ def decode_chunk(payload: bytes) -> Chunk:
     devices = arrays.pop("\x00devices")
     times = arrays.pop("\x00times")
     return Chunk(devices, times, arrays)
+
+
+def _json_column(values: npt.NDArray[Any]) -> bytes:
+    items = values.tolist()
+    try:
+        # Labels and booleans (with None) are plain JSON already: no per-value conversion.
+        return json.dumps(items, allow_nan=False).encode()
+    except (TypeError, ValueError):  # NaN or numpy scalars inside an object column
+        return json.dumps([_plain(v) for v in items]).encode()
 
 
 def _plain(value: Any) -> Any:
