@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -139,6 +140,58 @@ def worker(
     console.print(how_to_run(address), soft_wrap=True)
     if not print_only:
         start_worker(address, ctx.args)
+
+
+job_app = typer.Typer(help="Jobs.")
+app.add_typer(job_app, name="job")
+
+
+@job_app.command("run")
+def job_run(
+    job_id: str = typer.Argument(..., help="The job's id."),
+    tenant: str = typer.Option(None, "--tenant", help="Tenant (default: the default tenant)."),
+) -> None:
+    """Fire a job now (its window rule anchored at now) and run it here, with a progress bar."""
+    from datetime import timedelta
+
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from batchscore.api.render import execution_json
+    from batchscore.errors import BatchscoreError
+    from batchscore.scheduling.manual import fire_now
+
+    settings = Settings()
+    configure_logging("WARNING", settings.log_json)
+    services = _services(settings)
+    tenant = tenant or settings.default_tenant
+    try:
+        job = services.jobs.get(tenant, job_id)
+        started = fire_now(
+            services.db,
+            job,
+            services.clock.now(),
+            owner="cli",
+            lease=timedelta(seconds=settings.lease_s),
+        )
+        columns = (
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f} records"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task(f"job {job.id} execution {started.number}", total=None)
+            services.executor.run(started, lambda done: bar.update(task, completed=done))
+        run = services.jobs.execution(tenant, str(job.id), str(started.number))
+    except BatchscoreError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+    typer.echo(json.dumps(execution_json(run.job_id, run), indent=2))
+    if run.status.value == "Failure":
+        raise typer.Exit(1)
 
 
 cron_app = typer.Typer(help="Quartz cron expressions.")

@@ -16,6 +16,7 @@ from batchscore.domain.measurements import to_ns
 from batchscore.service.container import Services
 from batchscore.store import measurements as measurements_repo
 from batchscore.store.tables import jobs, managed_objects
+from batchscore.store.users import ensure_tenant
 
 GROUP = "Demo line"
 DEVICES = [("Demo pump 1", 0.0), ("Demo pump 2", 0.1), ("Demo pump 3", 0.0)]
@@ -34,6 +35,8 @@ class Demo:
 
 def seed_demo(services: Services, tenant: str, backfill: timedelta = timedelta(hours=1)) -> Demo:
     """Create what is missing of the demo content and backfill history up to now."""
+    with services.db.write() as conn:
+        ensure_tenant(conn, tenant, services.clock.now())
     group = _object(services, tenant, GROUP, group=True)
     devices: dict[int, float] = {}
     for name, rate in DEVICES:

@@ -108,10 +108,13 @@ class JobExecutor:
         self._pool.shutdown(wait=True, cancel_futures=False)
         self.runner.close()
 
-    def run(self, execution: StartedExecution) -> ExecutionStatus | None:
-        """Run one execution to its end; returns its status (None if it was abandoned)."""
+    def run(
+        self, execution: StartedExecution, progress: Callable[[int], None] | None = None
+    ) -> ExecutionStatus | None:
+        """Run one execution to its end; returns its status (None if it was abandoned).
+        ``progress`` is told the number of records stored so far, after each chunk."""
         try:
-            outcome = self._run(execution)
+            outcome = self._run(execution, progress)
         except Abandoned:
             return None
         except Exception:  # never a stack trace in the execution's messages
@@ -124,7 +127,7 @@ class JobExecutor:
             )  # fmt: skip
         return outcome.status
 
-    def _run(self, execution: StartedExecution) -> Outcome:
+    def _run(self, execution: StartedExecution, progress: Callable[[int], None] | None) -> Outcome:
         outcome = Outcome(messages=list(execution.messages))
         if execution.messages:  # a late (misfired) fire is worth a Warning
             outcome.status = ExecutionStatus.WARNING
@@ -160,7 +163,13 @@ class JobExecutor:
             window_to=execution.window_to,
             read_chunk=self.read_chunk,
         )
-        writer = ChunkWriter(lambda *chunk: self._store_chunk(execution.id, *chunk))
+
+        def store(seq: int, device: int, start: int, count: int, payload: bytes) -> None:
+            self._store_chunk(execution.id, seq, device, start, count, payload)
+            if progress is not None:
+                progress(start + count)
+
+        writer = ChunkWriter(store)
         sink = _WriterSink(writer, lambda: self._renew_lease(execution.id))
         failed = 0
         try:
