@@ -74,5 +74,9 @@ class StoreUnavailable(BatchscoreError):
     """The database is not reachable."""
 
 
+class StorageFull(BatchscoreError):
+    """The database has no room left to store this."""
+
+
 class MalformedRequest(Invalid):
     """The request body could not be read."""

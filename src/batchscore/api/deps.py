@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import Depends, Request
@@ -73,22 +74,33 @@ async def read_json(request: Request) -> Any:
         raise MalformedRequest("The JSON document is nested too deeply.") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"Malformed JSON: {str(exc)[:200]}.") from None
-    if b"\\u0000" in body and _contains_nul(document):
-        # PostgreSQL cannot store U+0000 in text; refuse it for every backend alike.
-        raise MalformedRequest("Text in the request must not contain the NUL character (U+0000).")
+    if b"\\u" in body:
+        # PostgreSQL cannot store U+0000 in text, and a lone surrogate (\ud800) is not valid
+        # UTF-8 at all; refuse both for every backend alike.
+        found = _unstorable(document)
+        if found == "\x00":
+            raise MalformedRequest(
+                "Text in the request must not contain the NUL character (U+0000)."
+            )
+        if found is not None:
+            raise MalformedRequest("Text in the request must not contain unpaired surrogates.")
     return document
 
 
-def _contains_nul(document: Any) -> bool:
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(document: Any) -> str | None:
+    """The first character in ``document``'s text that no backend can store, if any."""
     stack = [document]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return True
+            if match := _UNSTORABLE.search(item):
+                return match.group()
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None

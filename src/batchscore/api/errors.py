@@ -24,6 +24,7 @@ from batchscore.errors import (
     PayloadTooLarge,
     RateLimited,
     SourceError,
+    StorageFull,
     StoreUnavailable,
     Unauthorized,
 )
@@ -43,6 +44,7 @@ STATUS: list[tuple[type[BatchscoreError], int]] = [
     (PayloadTooLarge, 413),
     (MalformedRequest, 400),
     (Invalid, 400),
+    (StorageFull, 507),
     (StoreUnavailable, 503),
     (SourceError, 502),
 ]
@@ -92,6 +94,7 @@ def _reason(status: int) -> str:
         413: "payloadTooLarge",
         422: "validationError",
         503: "serviceUnavailable",
+        507: "insufficientStorage",
     }.get(status, "internalError")
 
 

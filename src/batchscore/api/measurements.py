@@ -25,6 +25,7 @@ router = APIRouter(
     responses={code: {"model": AuthErrorBody} for code in (400, 401, 403, 413, 422, 429)},
 )
 
+NS_MIN, NS_MAX = -(2**63), 2**63 - 1
 MEASUREMENT_TYPE = "application/vnd.com.nsn.cumulocity.measurement+json"
 COLLECTION_TYPE = "application/vnd.com.nsn.cumulocity.measurementcollection+json"
 
@@ -89,9 +90,12 @@ def _instant_ns(text: str | None, name: str) -> int | None:
     if text is None:
         return None
     try:
-        return to_ns(parse_instant(text))
+        time_ns = to_ns(parse_instant(text))
     except (ValueError, TypeError):
         raise Invalid(f"{name}: {text[:64]!r} is not ISO-8601 with a UTC offset.") from None
+    # Stored times are 64-bit nanoseconds (years 1677-2262); a bound past them selects as
+    # much as the extreme value does, and would overflow the database's integer.
+    return min(max(time_ns, NS_MIN), NS_MAX)
 
 
 def _name(text: str | None, name: str) -> str | None:

@@ -72,7 +72,23 @@ def get_model(name: str, request: Request, principal: Principal = require(READ))
     return JSONResponse(model_json(services(request).models.get(principal.tenant, name)))
 
 
-@router.get("/model/{name}/source", summary="The uploaded model file")
+_SOURCE_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The model file as uploaded: PMML as XML, ONNX and archives as bytes.",
+        "content": {
+            "application/xml": {"schema": {"type": "string"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.get(
+    "/model/{name}/source",
+    summary="The uploaded model file",
+    response_class=Response,
+    responses=_SOURCE_CONTENT,
+)
 def model_source(name: str, request: Request, principal: Principal = require(READ)) -> Response:
     models = services(request).models
     kind = models.get(principal.tenant, name).kind

@@ -29,7 +29,10 @@ def parse_instant(text: str) -> datetime:
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
         raise ValueError("the instant has no UTC offset")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00 lies before datetime.min in UTC
+        raise ValueError("the instant is out of range") from None
 
 
 def in_supported_range(instant: datetime) -> bool:

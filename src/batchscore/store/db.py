@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from batchscore.errors import StoreUnavailable
+from batchscore.errors import StorageFull, StoreUnavailable
 from batchscore.store.engine import is_sqlite, make_engine
 
 
@@ -46,6 +46,10 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
+        if _looks_full(exc):
+            raise StorageFull(
+                "The database is out of disk space; nothing was written. Free space and retry."
+            ) from exc
         if exc.connection_invalidated or _looks_unreachable(exc):
             raise StoreUnavailable("The database is not available; try again shortly.") from exc
         raise
@@ -61,3 +65,10 @@ def _looks_unreachable(exc: OperationalError) -> bool:
         marker in text
         for marker in ("connection refused", "could not connect", "server closed", "terminating")
     )
+
+
+def _looks_full(exc: OperationalError) -> bool:
+    # SQLite: SQLITE_FULL ("database or disk is full"); PostgreSQL: SQLSTATE 53100 disk_full.
+    if getattr(exc.orig, "sqlstate", None) == "53100":
+        return True
+    return "database or disk is full" in str(exc.orig).lower()

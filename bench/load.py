@@ -1,0 +1,290 @@
+"""API load benchmark (design §4, issue 9): a live `batchscore serve` on 127.0.0.1 with 1,000 jobs,
+50 concurrent clients mixing reads (list, get, history, inferences) with job creation while
+executions run, side by side with a bare FastAPI endpoint served the same way.
+
+    .venv/bin/python bench/load.py --seconds 20 --clients 50 [--profile py-spy.txt]
+
+Prints p50/p99 per request kind, requests/s, errors, and the bare endpoint's requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+PASSWORD = "load-Passw0rd"
+AUTH = ("default/admin", PASSWORD)
+BASE = "/service/zementis"
+SENSORS = ["accelerationX", "accelerationY", "accelerationZ", "gyroX", "gyroY", "gyroZ"]
+MAPPINGS = {
+    s: f"c8y_{'Acceleration' if s.startswith('acc') else 'Gyroscope'}.{s}.value" for s in SENSORS
+}
+BARE_APP = textwrap.dedent(
+    """
+    from fastapi import FastAPI
+    app = FastAPI()
+
+    @app.get("/items")
+    def items() -> list[dict[str, int]]:
+        return [{"id": i} for i in range(10)]
+    """
+)
+# Share of each request kind in the mix (weights).
+MIX = [("list", 2), ("get", 5), ("history", 4), ("inferences", 4), ("create", 1)]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code in (200, 401):
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer")
+
+
+def start_batchscore(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "BATCHSCORE_DATABASE_URL": f"sqlite:///{workdir / 'load.db'}",
+        "BATCHSCORE_HOST": "127.0.0.1",
+        "BATCHSCORE_PORT": str(port),
+        "BATCHSCORE_ADMIN_PASSWORD": PASSWORD,
+        "BATCHSCORE_LOG_LEVEL": "WARNING",
+        "BATCHSCORE_SCHEDULER_INTERVAL_S": "0.5",
+    }
+    cli = Path(sys.executable).with_name("batchscore")
+    log = (workdir / "serve.log").open("wb")
+    proc = subprocess.Popen([str(cli), "serve"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(f"{base}/health", proc)
+    return proc, base
+
+
+def start_bare(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    (workdir / "bare_app.py").write_text(BARE_APP)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bare_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=workdir,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(f"{base}/items", proc)
+    return proc, base
+
+
+def job_body(device: int, name: str, cron: str = "0 0 0 1 1 ? 2099") -> dict[str, object]:
+    return {
+        "jobName": name,
+        "associatedGroupOrDeviceId": device,
+        "associatedModel": "M",
+        "modelToDeviceMappings": MAPPINGS,
+        "jobSchedule": {
+            "frequency": "periodic",
+            "cronExpression": cron,
+            "timeZone": "UTC",
+            "dataFromPreviousNSeconds": 10**8,
+        },
+    }
+
+
+def seed(base: str, jobs: int) -> tuple[int, int]:
+    """A model, a device with 2,000 records, ``jobs`` jobs, one of them with a finished run,
+    and one that fires every 5 seconds so that executions run during the load."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from batchscore.testing import regression_pmml
+
+    with httpx.Client(base_url=base, auth=AUTH, timeout=60) as http:
+        assert http.post(f"{BASE}/model", content=regression_pmml("M", SENSORS)).status_code == 201
+        device = int(
+            http.post("/inventory/managedObjects", json={"name": "d", "c8y_IsDevice": {}}).json()[
+                "id"
+            ]
+        )
+        measurements = [
+            {
+                "source": {"id": str(device)},
+                "time": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z",
+                "type": "t",
+                "c8y_Acceleration": {s: {"value": i * 0.1} for s in SENSORS[:3]},
+                "c8y_Gyroscope": {s: {"value": i * 0.2} for s in SENSORS[3:]},
+            }
+            for i in range(2000)
+        ]
+        r = http.post("/measurement/measurements", json={"measurements": measurements})
+        assert r.status_code == 201, r.text
+        target = http.post(f"{BASE}/job", json=job_body(device, "target")).json()["jobId"]
+        assert http.post(f"{BASE}/job/{target}/run").status_code == 201
+        while http.get(f"{BASE}/job/{target}/history/1").json()["jobExecutionStatus"] == "Running":
+            time.sleep(0.1)
+        http.post(f"{BASE}/job", json=job_body(device, "ticker", "0/5 * * ? * *"))
+        for i in range(jobs - 2):
+            assert http.post(f"{BASE}/job", json=job_body(device, f"job-{i}")).status_code == 201
+        return device, target
+
+
+async def run_load(
+    base: str, clients: int, seconds: float, kinds: list[str], device: int, target: int
+) -> tuple[dict[str, list[float]], int, int, float]:
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors = 0
+    total = 0
+    deadline = time.perf_counter() + seconds
+    paths = {
+        "list": f"{BASE}/jobs",
+        "get": f"{BASE}/job/{target}",
+        "history": f"{BASE}/job/{target}/history",
+        "inferences": f"{BASE}/job/{target}/history/1/inferences",
+        "bare": "/items",
+    }
+
+    async def worker(n: int, http: httpx.AsyncClient) -> None:
+        nonlocal errors, total
+        i = n
+        while time.perf_counter() < deadline:
+            kind = kinds[i % len(kinds)]
+            i += 1
+            started = time.perf_counter()
+            try:
+                if kind == "create":
+                    r = await http.post(f"{BASE}/job", json=job_body(device, f"load-{n}-{i}"))
+                    ok = r.status_code == 201
+                else:
+                    r = await http.get(paths[kind])
+                    ok = r.status_code == 200
+            except httpx.TransportError:
+                ok = False
+            latencies[kind].append((time.perf_counter() - started) * 1000)
+            total += 1
+            if not ok:
+                errors += 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, auth=AUTH, limits=limits, timeout=30) as http:
+        await asyncio.gather(*(worker(n, http) for n in range(clients)))
+    return latencies, errors, total, time.perf_counter() - started
+
+
+def pct(values: list[float], q: float) -> float:
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+        if len(values) > 1
+        else values[0]
+    )
+
+
+def report(
+    title: str, latencies: dict[str, list[float]], errors: int, total: int, wall: float
+) -> None:
+    print(
+        f"\n{title}: {total} requests in {wall:.1f} s = {total / wall:.0f} req/s, errors {errors}"
+    )
+    print(f"{'kind':<12}{'n':>7}{'p50 ms':>9}{'p99 ms':>9}")
+    for kind, values in sorted(latencies.items()):
+        print(f"{kind:<12}{len(values):>7}{pct(values, 50):>9.1f}{pct(values, 99):>9.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--profile", type=Path, help="py-spy top-functions output of the server")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="batchscore-load-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        server, base = start_batchscore(workdir)
+        procs.append(server)
+        bare, bare_base = start_bare(workdir)
+        procs.append(bare)
+        t0 = time.perf_counter()
+        device, target = seed(base, args.jobs)
+        print(f"seeded {args.jobs} jobs in {time.perf_counter() - t0:.1f} s")
+        kinds = [kind for kind, weight in MIX for _ in range(weight)]
+        # Same client, same concurrency, same duration for the reference endpoint.
+        bare_result = asyncio.run(run_load(bare_base, args.clients, args.seconds, ["bare"], 0, 0))
+        report("bare FastAPI /items", *bare_result)
+        for kind in ("list", "inferences"):
+            report(
+                f"only {kind}",
+                *asyncio.run(
+                    run_load(base, args.clients, args.seconds / 2, [kind], device, target)
+                ),
+            )
+        spy = None
+        if args.profile and shutil.which("py-spy", path=str(Path(sys.executable).parent)):
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("py-spy")),
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(args.profile),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        mixed = asyncio.run(run_load(base, args.clients, args.seconds, kinds, device, target))
+        report("batchscore mixed", *mixed)
+        if spy is not None:
+            spy.wait(timeout=120)
+        with httpx.Client(base_url=base, auth=AUTH) as http:
+            ticker = next(j for j in http.get(f"{BASE}/jobs").json() if j["jobName"] == "ticker")
+            runs = http.get(f"{BASE}/job/{ticker['jobId']}/history").json()
+        print(f"\nexecutions of the 5-second job during the run: {len(runs)}")
+        mixed_rps = mixed[2] / mixed[3]
+        bare_rps = bare_result[2] / bare_result[3]
+        print(f"mixed / bare requests/s: {mixed_rps / bare_rps:.2f}")
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=20)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
