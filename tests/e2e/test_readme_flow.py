@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,60 +12,21 @@ import httpx
 import pytest
 
 from batchscore.testing import regression_pmml
-
-ADMIN_PASSWORD = "readme-Passw0rd"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling interval while waiting for the condition, bounded by deadline
-    raise AssertionError("service did not become healthy in time")
+from tests.integration.live_server import LiveServer, live_batchscore
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "BATCHSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
-        "BATCHSCORE_PORT": str(port),
-        "BATCHSCORE_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "BATCHSCORE_PASSWORD_PROFILE": "fast",
-    }
-    cli = Path(sys.executable).with_name("batchscore")
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([str(cli), "serve"], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, proc)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    logs = log_path.read_text()
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    with live_batchscore(tmp_path) as live:
+        yield live
+    logs = (tmp_path / "serve.log").read_text()
     assert "GET /service/zementis/jobs 200" in logs
-    assert ADMIN_PASSWORD not in logs
+    assert live.password not in logs
 
 
-def test_readme_walk_through(server: str) -> None:
-    auth = ("admin", ADMIN_PASSWORD)
-    with httpx.Client(base_url=server, auth=auth, timeout=10) as http:
+def test_readme_walk_through(server: LiveServer) -> None:
+    auth = (server.user, server.password)  # plain `user:password` logs into the default tenant
+    with httpx.Client(base_url=server.base_url, auth=auth, timeout=30) as http:
         device = http.post(
             "/inventory/managedObjects", json={"name": "sensor-1", "c8y_IsDevice": {}}
         )

@@ -58,7 +58,7 @@ def free_port() -> int:
         return port
 
 
-def wait_until(ready: Callable[[], bool], what: str, timeout: float = 30) -> None:
+def wait_until(ready: Callable[[], bool], what: str, timeout: float = 90) -> None:
     """Poll ``ready`` until it is true; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
