@@ -20,7 +20,7 @@ from batchscore.service.background import Background
 from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.store.db import Database
-from batchscore.store.migrate import upgrade
+from batchscore.store.migrate import startup_lock, upgrade
 
 app = typer.Typer(help="batchscore: scheduled scoring of ML models on IoT measurement data.")
 db_app = typer.Typer(help="Database administration.")
@@ -59,9 +59,11 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     configure_logging(settings.log_level, settings.log_json)
     services = _services(settings)
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
-    admin = ensure_first_admin(
-        services.db, services.clock, settings.default_tenant, settings.admin_user, password
-    )
+    with startup_lock(services.db.engine):  # instances starting together create one admin
+        admin = ensure_first_admin(
+            services.db, services.clock, settings.default_tenant, settings.admin_user, password
+        )
+        content = seed_demo(services, settings.default_tenant) if settings.demo else None
     if admin.password is not None:
         console.print(
             f"[bold]First admin created[/bold]: tenant [cyan]{admin.tenant}[/cyan], "
@@ -70,8 +72,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
             soft_wrap=True,
         )
     simulator = None
-    if settings.demo:
-        content = seed_demo(services, settings.default_tenant)
+    if content is not None:
         simulator = Simulator(services, settings.default_tenant, content)
         simulator.start()
         bind = f"http://{host or settings.host}:{port if port is not None else settings.port}"

@@ -33,25 +33,27 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("console")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("BATCHSCORE_DEMO", "true")
-        env.setenv("BATCHSCORE_VAR_DIR", str(workdir / "var"))
-        env.setenv("BATCHSCORE_LOG_LEVEL", "WARNING")
-        with live_batchscore(workdir) as live:
-            cli = Path(sys.executable).with_name("batchscore")
-            subprocess.run(
-                [str(cli), "user", "add", READER, "--role", "read"],
-                env={
-                    **os.environ,
-                    "BATCHSCORE_DATABASE_URL": live.database_url,
-                    "BATCHSCORE_PASSWORD_PROFILE": "fast",
-                    "BATCHSCORE_USER_PASSWORD": READER_PASSWORD,
-                },
-                check=True,
-                capture_output=True,
-                timeout=60,
-            )
-            yield live
+    # Only the server's process gets these: the rest of the session must not see the demo.
+    console_env = {
+        "BATCHSCORE_DEMO": "true",
+        "BATCHSCORE_VAR_DIR": str(workdir / "var"),
+        "BATCHSCORE_LOG_LEVEL": "WARNING",
+    }
+    with live_batchscore(workdir, console_env) as live:
+        cli = Path(sys.executable).with_name("batchscore")
+        subprocess.run(
+            [str(cli), "user", "add", READER, "--role", "read"],
+            env={
+                **os.environ,
+                "BATCHSCORE_DATABASE_URL": live.database_url,
+                "BATCHSCORE_PASSWORD_PROFILE": "fast",
+                "BATCHSCORE_USER_PASSWORD": READER_PASSWORD,
+            },
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        yield live
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +69,9 @@ def wait_until(ready: Callable[[], bool], what: str, timeout: float = 90) -> Non
 
 
 @contextmanager
-def live_batchscore(workdir: Path) -> Iterator[LiveServer]:
+def live_batchscore(
+    workdir: Path, extra_env: Mapping[str, str] | None = None
+) -> Iterator[LiveServer]:
     """`batchscore serve` on a free port with a fresh SQLite database in ``workdir``; stopped
     (and its log checked for tracebacks) at the end."""
     port = free_port()
@@ -82,6 +84,7 @@ def live_batchscore(workdir: Path) -> Iterator[LiveServer]:
         "BATCHSCORE_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "BATCHSCORE_PASSWORD_PROFILE": "fast",
         "BATCHSCORE_SCHEDULER": "false",
+        **(extra_env or {}),
     }
     cli = Path(sys.executable).with_name("batchscore")
     log_path = workdir / "serve.log"
