@@ -99,7 +99,9 @@ def test_hostile_or_broken_models_are_400(
 ) -> None:
     started = time.perf_counter()
     r = client.post(f"{BASE}/model", content=content, headers=admin)
-    assert time.perf_counter() - started < 2.0
+    # An expanded entity bomb would take minutes and gigabytes; a refusal takes milliseconds.
+    # The bound is loose because CI machines stall for seconds under load.
+    assert time.perf_counter() - started < 15.0
     assert r.status_code == 400, r.text
     assert r.json()["errors"][0] == first_error
     assert b"root:" not in r.content
@@ -227,4 +229,4 @@ def test_compression_bombs_are_refused_within_the_limit(services: Any) -> None:
         started = time.perf_counter()
         with pytest.raises(ModelError, match="unpacks to more than 1000000 bytes"):
             small.upload("t1", data, None)
-        assert time.perf_counter() - started < 2.0
+        assert time.perf_counter() - started < 15.0  # loose: CI machines stall under load
