@@ -262,7 +262,7 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="cProfile one fake-clock tick")
     parser.add_argument(
-        "--lookahead", type=float, default=2.0, help="seconds jobs are claimed ahead (real clock)"
+        "--lookahead", type=float, default=5.0, help="seconds jobs are claimed ahead (real clock)"
     )
     args = parser.parse_args()
     print(f"backend {args.backend}, {args.jobs} jobs, {os.cpu_count()} cores", flush=True)
