@@ -26,22 +26,19 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
-import os
 import pstats
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from fresh_db import database
+from sqlalchemy import func, select
 
 from batchscore.clock import SystemClock
 from batchscore.domain.jobs import ExecutionStatus, MeasurementPath
@@ -56,7 +53,6 @@ from batchscore.service.users import add_user
 from batchscore.settings import Settings
 from batchscore.store.db import Database
 from batchscore.store.measurements import ValueRow, insert_values
-from batchscore.store.migrate import upgrade
 from batchscore.store.tables import inference_chunks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,33 +74,6 @@ MAPPING = {
 PATHS = [MeasurementPath(*text.split(".")[:2]) for text in MAPPING.values()]
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 INSERT_BATCH = 60_000
-
-
-@contextmanager
-def database(backend: str, tmp: Path) -> Iterator[Database]:
-    """A fresh migrated database: a SQLite file in ``tmp``, or a new PostgreSQL database."""
-    if backend == "sqlite":
-        db = Database.from_url(f"sqlite:///{tmp / 'bench.db'}")
-        upgrade(db.engine)
-        try:
-            yield db
-        finally:
-            db.dispose()
-        return
-    base = os.environ.get("BATCHSCORE_TEST_POSTGRES_URL", PG_DEFAULT)
-    name = f"batchscore_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db = Database.from_url(make_url(base).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def sensor_grid() -> np.ndarray[Any, np.dtype[np.float64]]:

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -34,8 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import uvicorn
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from fresh_db import database
 
 from batchscore.api.app import create_app
 from batchscore.clock import SystemClock
@@ -48,8 +45,6 @@ from batchscore.service.users import add_user
 from batchscore.settings import Settings
 from batchscore.sources.cumulocity import CumulocitySettings, CumulocitySource
 from batchscore.sources.embedded import EmbeddedSource
-from batchscore.store.db import Database
-from batchscore.store.migrate import upgrade
 
 TENANT = "bench"
 PASSWORD = "bench-Passw0rd"
@@ -60,33 +55,6 @@ FRAGMENTS = {
 }
 PATHS = [MeasurementPath(f, s) for f, series in FRAGMENTS.items() for s in series]
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-@contextmanager
-def database(backend: str, tmp: Path) -> Iterator[Database]:
-    """A fresh migrated database: a SQLite file in ``tmp``, or a new PostgreSQL database."""
-    if backend == "sqlite":
-        db = Database.from_url(f"sqlite:///{tmp / 'bench.db'}")
-        upgrade(db.engine)
-        try:
-            yield db
-        finally:
-            db.dispose()
-        return
-    base = os.environ.get("BATCHSCORE_TEST_POSTGRES_URL", PG_DEFAULT)
-    name = f"batchscore_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db = Database.from_url(make_url(base).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager

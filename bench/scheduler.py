@@ -17,22 +17,17 @@ import argparse
 import cProfile
 import os
 import pstats
-import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import create_engine, delete, func, insert, select, text, update
-from sqlalchemy.engine import make_url
+from fresh_db import database
+from sqlalchemy import delete, func, insert, select, update
 
 from batchscore.clock import FakeClock, SystemClock
 from batchscore.scheduling.scheduler import Scheduler, StartedExecution
 from batchscore.store.db import Database
-from batchscore.store.migrate import upgrade
 from batchscore.store.tables import executions, jobs, tenants
 
 TENANT = "bench"
@@ -41,35 +36,6 @@ MINUTE = timedelta(minutes=1)
 FAKE_START = datetime(2026, 1, 14, 12, 0, tzinfo=UTC)
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 Stats = dict[str, str]
-
-
-@contextmanager
-def database(backend: str) -> Iterator[Database]:
-    """A fresh migrated database: SQLite file in a temp dir, or a new PostgreSQL database."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database.from_url(f"sqlite:///{Path(tmp) / 'bench.db'}")
-            try:
-                upgrade(db.engine)
-                yield db
-            finally:
-                db.dispose()
-        return
-    base = os.environ.get("BATCHSCORE_TEST_POSTGRES_URL", PG_DEFAULT)
-    name = f"batchscore_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    db = Database.from_url(url)
-    try:
-        upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(db: Database, n: int, now: datetime, first_fire: datetime) -> None:
