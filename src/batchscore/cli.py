@@ -103,7 +103,8 @@ def scheduler() -> None:
     """Run only the scheduler loop and its executor (for scale-out next to API instances)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    background = Background(_services(settings))
+    services = _services(settings)
+    background = Background(services)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     background.start()
@@ -114,6 +115,7 @@ def scheduler() -> None:
         pass
     finally:
         background.stop()
+        services.close()
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

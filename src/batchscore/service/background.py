@@ -1,4 +1,4 @@
-"""The long-running parts of a process: the scheduler loop and the executor behind it."""
+"""The scheduler loop of a process, handing executions to the services' executor."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ from batchscore.service.container import Services
 
 
 class Background:
-    """Starts and stops the scheduler thread and the executor of one process."""
+    """Starts and stops the scheduler thread of one process."""
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
-        self.executor = services.executor
         self.scheduler = Scheduler(
             services.db,
             services.clock,
-            self.executor,
+            services.executor,
             misfire_threshold=timedelta(seconds=settings.misfire_threshold_s),
             lease=timedelta(seconds=settings.lease_s),
             retention=(
@@ -40,7 +39,7 @@ class Background:
             self._thread.start()
 
     def stop(self) -> None:
+        """Stop the scheduler loop; the executor stops with ``Services.close()``."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        self.executor.shutdown()
