@@ -28,6 +28,11 @@ class ModelResult:
     affinity_ranking: F64 | None = None
     """[rows, r]: the affinities of those entities."""
     extra: dict[str, Column] = field(default_factory=dict)
+    """Model-specific output features by OutputField@feature name (``reasonCode``,
+    ``ruleValue``, ``warning``, ``standardError``, ...): a column ``[rows]`` or, for features
+    that take OutputField@rank, a table ``[rows, r]`` best first."""
+    segments: dict[str, ModelResult] = field(default_factory=dict)
+    """Per-segment results by Segment@id, for OutputField@segmentId (MiningModel)."""
 
     def probability_of(self, label: str) -> F64:
         n = self.value.shape[0]
