@@ -36,7 +36,13 @@ SUPPORTED_FEATURES = frozenset(
         "clusterId",
     }
 )
-RANKED_FEATURES = frozenset({"entityId", "clusterId", "affinity", "clusterAffinity"})
+EXTRA_FEATURES = frozenset(
+    {"reasonCode", "ruleValue", "warning", "standardError", "confidence", "ruleId"}
+)
+"""Features whose values a model puts in ``ModelResult.extra`` (when it defines them)."""
+RANKED_FEATURES = frozenset(
+    {"entityId", "clusterId", "affinity", "clusterAffinity", "reasonCode", "ruleValue", "ruleId"}
+)
 
 
 def compile_outputs(model: etree._Element, plan: ModelPlan, scope: Scope, env: Environment) -> None:
@@ -48,21 +54,46 @@ def compile_outputs(model: etree._Element, plan: ModelPlan, scope: Scope, env: E
     for element in fields:
         name = require_attr(element, "name")
         feature = attr(element, "feature", "predictedValue") or "predictedValue"
-        if feature not in SUPPORTED_FEATURES:
+        if feature not in SUPPORTED_FEATURES | EXTRA_FEATURES:
             raise ModelError(f"Unsupported PMML feature: OutputField@feature={feature} ({name}).")
-        if attr(element, "segmentId") is not None:
-            raise ModelError(f"Unsupported PMML feature: OutputField@segmentId ({name}).")
-        if attr(element, "targetField") not in (None, plan.target_name):
+        source = _source_plan(element, plan, name)
+        if attr(element, "targetField") not in (None, source.target_name):
             raise ModelError(f"Unsupported PMML feature: OutputField@targetField ({name}).")
+        if feature in EXTRA_FEATURES and _extra_key(element, feature) not in source.extra_features:
+            raise ModelError(
+                f"Unsupported PMML feature: OutputField@feature={feature} of a "
+                f"{type(source).__name__.removesuffix('Plan') or 'model'} ({name})."
+            )
         rank = _rank(element, name)
         if rank != 1:
             if feature not in RANKED_FEATURES:
                 raise ModelError(f"Unsupported PMML feature: OutputField@rank ({name}).")
-            plan.ranks_wanted = max(plan.ranks_wanted, rank)
+            source.ranks_wanted = max(source.ranks_wanted, rank)
         scope.define_lazy(name, element, _compiler(plan, env, feature), scope)
     for element in fields:
         name = require_attr(element, "name")
         plan.outputs.append(OutputColumn(name, scope.resolve(name)))
+
+
+def _source_plan(element: etree._Element, plan: ModelPlan, name: str) -> ModelPlan:
+    """The plan whose result the field reads: a segment's (OutputField@segmentId) or ``plan``."""
+    segment = attr(element, "segmentId")
+    if segment is None:
+        return plan
+    if not plan.segment_plans:
+        raise ModelError(
+            f"Invalid PMML: OutputField {name} has a segmentId but the model has no segments."
+        )
+    source = plan.segment_plans.get(segment)
+    if source is None:
+        raise ModelError(f"Invalid PMML: OutputField {name} refers to unknown segment {segment!r}.")
+    return source
+
+
+def _extra_key(element: etree._Element, feature: str) -> str:
+    if feature == "ruleValue":
+        return f"ruleValue/{attr(element, 'ruleFeature', 'consequent') or 'consequent'}"
+    return feature
 
 
 def _rank(element: etree._Element, name: str) -> int:
@@ -96,14 +127,19 @@ def _compile_field(
         if find_expression(element) is None:
             raise ModelError(f"Invalid PMML: OutputField {name} has no expression.")
         return compile_typed(element, scope, env.functions, what=f"OutputField {name}")
-    extract, natural_type = _feature(element, plan, feature)
+    source = _source_plan(element, plan, name)
+    extract, natural_type = _feature(element, source, feature)
     data_type = declared or natural_type
     optype = attr(element, "optype") or (
         "continuous" if is_numeric(data_type) and data_type != "boolean" else "categorical"
     )
+    segment = attr(element, "segmentId")
 
     def evaluate(ctx: Context) -> Column:
-        return cast_column(data_type, extract(plan.evaluate(ctx)))
+        result = plan.evaluate(ctx)
+        if segment is not None:
+            result = result.segments[segment]
+        return cast_column(data_type, extract(result))
 
     return Expr(evaluate, data_type, optype)
 
@@ -124,6 +160,8 @@ def _feature(
         label = _label(plan, value_attr)
         return (lambda r: r.probability_of(label)), "double"
     rank = _rank(element, require_attr(element, "name"))
+    if feature in EXTRA_FEATURES:
+        return _extra(_extra_key(element, feature), rank), _extra_type(feature)
     if feature in ("entityId", "clusterId"):
         return _ranked(rank, _entity_id, lambda r: r.entity_ranking), "string"
     # affinity / clusterAffinity
@@ -200,3 +238,24 @@ def _affinity_of_winner(result: ModelResult) -> Column:
         rows = np.asarray(result.entity_ids == entity, dtype=bool)
         out[rows] = result.affinities[rows, index]
     return out
+
+
+def _extra_type(feature: str) -> str:
+    return "double" if feature in ("standardError", "confidence") else "string"
+
+
+def _extra(key: str, rank: int) -> Callable[[ModelResult], Column]:
+    """The model-specific feature ``key``: a column, or the rank-th column of a table."""
+
+    def extract(result: ModelResult) -> Column:
+        n = result.value.shape[0]
+        values = result.extra.get(key)
+        if values is None:
+            return np.full(n, None, dtype=object)
+        if values.ndim == 1:
+            return values if rank == 1 else np.full(n, None, dtype=values.dtype)
+        if rank <= values.shape[1]:
+            return values[:, rank - 1]
+        return np.full(n, np.nan if values.dtype != object else None, dtype=values.dtype)
+
+    return extract

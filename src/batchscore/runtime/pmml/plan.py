@@ -42,6 +42,12 @@ class ModelPlan(ABC):
         self.segment_id: str | None = None
         self.ranks_wanted = 1
         """The deepest OutputField@rank asked of entityId / affinity."""
+        self.extra_features: frozenset[str] = frozenset()
+        """The model-specific output features this plan puts in ``ModelResult.extra``
+        (``ruleValue`` as ``ruleValue/<ruleFeature>``); others are refused at load time."""
+        self.segment_plans: dict[str, ModelPlan] = {}
+        """A MiningModel's segment plans by Segment@id, for OutputField@segmentId; their
+        results come in ``ModelResult.segments``."""
 
     def evaluate(self, ctx: Context) -> ModelResult:
         result: ModelResult = ctx.memo(self._key, self._evaluate)
