@@ -13,6 +13,8 @@ from batchscore import __version__, web
 from batchscore.api import health, inventory, jobs, measurements, models, schedule
 from batchscore.api.deps import READ, require
 from batchscore.api.errors import install_error_handlers
+from batchscore.api.inference_pages import InferencePages
+from batchscore.api.job_documents import JobDocuments
 from batchscore.api.middleware import RequestIdMiddleware
 from batchscore.api.schemas import JobIn
 from batchscore.domain.roles import Principal
@@ -35,6 +37,8 @@ def create_app(svc: Services) -> FastAPI:
         openapi_url=None,
     )
     app.state.services = svc
+    app.state.job_documents = JobDocuments()
+    app.state.inference_pages = InferencePages()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     for module in (health, jobs, models, schedule, inventory, measurements, web):

@@ -6,11 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from batchscore.api.csv_export import csv_lines
 from batchscore.api.deps import ADMIN, READ, read_json, require, services
+from batchscore.api.inference_pages import InferencePages
+from batchscore.api.job_documents import JobDocuments, encode
 from batchscore.api.render import duration_text, execution_json, inference_entry, job_json
 from batchscore.api.schemas import (
     ZEMENTIS_ERRORS,
@@ -40,9 +42,10 @@ def list_jobs(
     principal: Principal = require(READ),
     pageSize: int | None = Query(None, ge=1, le=2000, description="Opt-in paging."),
     currentPage: int = Query(1, ge=1),
-) -> JSONResponse:
-    jobs = services(request).jobs.list_jobs(principal.tenant, pageSize, currentPage)
-    return JSONResponse([job_json(j) for j in jobs])
+) -> Response:
+    documents: JobDocuments = request.app.state.job_documents
+    body = documents.listing(services(request).jobs, principal.tenant, pageSize, currentPage)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/job/{jobId}", response_model=JobOut, summary="Get a job")
@@ -102,14 +105,18 @@ def job_inferences(
     principal: Principal = require(READ),
     currentPage: int = Query(1, ge=1, le=10_000_000),
     withTimestamps: bool = Query(False, description="Add a time array per device."),
-) -> JSONResponse:
-    pieces = services(request).inferences.page(principal.tenant, jobId, executionId, currentPage)
-    return JSONResponse(
-        {
-            "inferenceCollection": [inference_entry(p, withTimestamps) for p in pieces],
-            "currentPage": currentPage,
-        }
-    )
+) -> Response:
+    svc = services(request)
+    run = svc.jobs.execution(principal.tenant, jobId, executionId)
+
+    def render() -> bytes:
+        pieces = svc.inferences.page_of(run, currentPage)
+        collection = [inference_entry(p, withTimestamps) for p in pieces]
+        return encode({"inferenceCollection": collection, "currentPage": currentPage})
+
+    pages: InferencePages = request.app.state.inference_pages
+    body = pages.get(run, currentPage, withTimestamps, render)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from batchscore.domain.jobs import Execution
 from batchscore.execution.codec import Chunk, decode_chunk
 from batchscore.execution.writer import CHUNK_ROWS
 from batchscore.service.jobs import JobService
@@ -27,7 +28,10 @@ class InferenceService:
         Chunks hold exactly one page each, so this reads one chunk (two if a chunk size ever
         changed between writing and reading).
         """
-        run = self.jobs.execution(tenant, job_id, number)
+        return self.page_of(self.jobs.execution(tenant, job_id, number), page)
+
+    def page_of(self, run: Execution, page: int) -> list[Chunk]:
+        """:meth:`page` of an execution already looked up (with its tenant checked)."""
         start = (page - 1) * PAGE_SIZE
         end = start + PAGE_SIZE
         with self.db.read() as conn:

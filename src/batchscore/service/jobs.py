@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from batchscore.clock import Clock
@@ -14,6 +15,7 @@ from batchscore.store import inventory as inventory_repo
 from batchscore.store import jobs as repo
 from batchscore.store import models as models_repo
 from batchscore.store.db import Database
+from batchscore.store.jobs import JobStamp
 
 
 def job_not_found(job_id: str | int) -> NotFound:
@@ -78,6 +80,22 @@ class JobService:
         offset = (page - 1) * page_size if page_size else 0
         with self.db.read() as conn:
             return repo.list_jobs(conn, tenant, page_size, offset)
+
+    def list_changed(
+        self,
+        tenant: str,
+        known: Callable[[int, JobStamp], bool],
+        page_size: int | None = None,
+        page: int = 1,
+    ) -> list[tuple[int, JobStamp, Job | None]]:
+        """The tenant's jobs in order as ``(id, stamp, job)``, where ``job`` is read only when
+        ``known(id, stamp)`` is false: the caller already holds that job's rendering."""
+        offset = (page - 1) * page_size if page_size else 0
+        with self.db.read() as conn:
+            stamps = repo.list_job_stamps(conn, tenant, page_size, offset)
+            wanted = [job_id for job_id, stamp in stamps if not known(job_id, stamp)]
+            fetched = repo.get_jobs(conn, tenant, wanted) if wanted else {}
+        return [(job_id, stamp, fetched.get(job_id)) for job_id, stamp in stamps]
 
     def delete(self, tenant: str, job_id: str) -> list[Job]:
         parsed = parse_int_id(job_id)

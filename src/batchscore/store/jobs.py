@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import Connection, Row, delete, insert, select, type_coerce
+from sqlalchemy.types import NullType
 
 from batchscore.domain.jobs import Execution, ExecutionStatus, Job, JobSpec
 from batchscore.store.tables import executions, jobs
@@ -82,6 +83,35 @@ def list_jobs(
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return [_job(r) for r in conn.execute(query)]
+
+
+JobStamp = tuple[Any, str | None, int | None]
+"""What can change in a job's public form: its creation time (ids can be reused on SQLite),
+last status and last duration."""
+
+
+def list_job_stamps(
+    conn: Connection, tenant: str, limit: int | None = None, offset: int = 0
+) -> list[tuple[int, JobStamp]]:
+    """``(id, stamp)`` of a tenant's jobs in id order: a cheap read without the JSON columns."""
+    created_raw = type_coerce(jobs.c.created_at, NullType())  # compared only: skip decoding
+    query = (
+        select(jobs.c.id, created_raw, jobs.c.last_status, jobs.c.last_duration_ms)
+        .where(jobs.c.tenant_id == tenant)
+        .order_by(jobs.c.id)
+    )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return [(row[0], (row[1], row[2], row[3])) for row in conn.execute(query)]
+
+
+def get_jobs(conn: Connection, tenant: str, ids: list[int]) -> dict[int, Job]:
+    found: dict[int, Job] = {}
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        query = select(jobs).where(jobs.c.tenant_id == tenant, jobs.c.id.in_(batch))
+        found.update((row.id, _job(row)) for row in conn.execute(query))
+    return found
 
 
 def delete_job(conn: Connection, tenant: str, job_id: int) -> bool:
