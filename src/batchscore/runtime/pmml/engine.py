@@ -20,6 +20,8 @@ from batchscore.runtime.pmml import (  # noqa: F401
     naive_bayes,
     neural,
     regression,
+    ruleset,
+    scorecard,
     svm,
     tree,
 )
