@@ -3,15 +3,23 @@
 executions run, side by side with a bare FastAPI endpoint served the same way.
 
     .venv/bin/python bench/load.py --seconds 20 --clients 50 [--profile py-spy.txt]
+    .venv/bin/python bench/load.py --client wrk   # the C load generator (apt-get install wrk)
 
 Prints p50/p99 per request kind, requests/s, errors, and the bare endpoint's requests/s.
+The default client is one httpx.AsyncClient in this process; on a 2-core machine it competes
+with the server for CPU, so ``--client wrk`` runs one ``wrk`` process per request kind instead
+(connections split by the mix weights; job creations paced to about 10/s per connection).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import json
+import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -202,6 +210,92 @@ async def run_load(
     return latencies, errors, total, time.perf_counter() - started
 
 
+WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+WrkResult = dict[str, tuple[int, int, float, float, float]]
+"""kind -> (requests, errors, requests/s, p50 ms, p99 ms)."""
+
+
+def wrk_script(kind: str, device: int) -> str:
+    token = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
+    lines = [f'wrk.headers["Authorization"] = "Basic {token}"']
+    if kind == "create":
+        body = json.dumps(job_body(device, "wrk-created")).replace("\\", "\\\\")
+        lines += [
+            'wrk.method = "POST"',
+            f"wrk.body = [[{body}]]",
+            'wrk.headers["Content-Type"] = "application/json"',
+            "function delay() return 100 end",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def run_wrk(
+    base: str, groups: list[tuple[str, int]], seconds: float, device: int, target: int
+) -> WrkResult:
+    """One wrk process per (kind, connections), all at once; their reports parsed."""
+    paths = {
+        "list": f"{BASE}/jobs",
+        "get": f"{BASE}/job/{target}",
+        "history": f"{BASE}/job/{target}/history",
+        "inferences": f"{BASE}/job/{target}/history/1/inferences",
+        "create": f"{BASE}/job",
+        "bare": "/items",
+    }
+    scripts = Path(tempfile.mkdtemp(prefix="batchscore-wrk-"))
+    procs = []
+    for kind, connections in groups:
+        script = scripts / f"{kind}.lua"
+        script.write_text(wrk_script(kind, device))
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--latency"]
+        command += ["--timeout", "30s", "-s", str(script), base + paths[kind]]
+        procs.append((kind, subprocess.Popen(command, stdout=subprocess.PIPE, text=True)))
+    results: WrkResult = {}
+    for kind, proc in procs:
+        out, _ = proc.communicate(timeout=seconds + 60)
+        results[kind] = parse_wrk(out)
+    shutil.rmtree(scripts, ignore_errors=True)
+    return results
+
+
+def parse_wrk(out: str) -> tuple[int, int, float, float, float]:
+    def latency(q: str) -> float:
+        found = re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(found.group(1)) * WRK_UNITS[found.group(2)] if found else math.nan
+
+    requests = re.search(r"(\d+) requests in", out)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    errors += sum(int(x) for x in sockets.groups()) if sockets else 0
+    return (
+        int(requests.group(1)) if requests else 0,
+        errors,
+        float(rate.group(1)) if rate else 0.0,
+        latency("50"),
+        latency("99"),
+    )
+
+
+def report_wrk(title: str, results: WrkResult) -> float:
+    total = sum(r[0] for r in results.values())
+    errors = sum(r[1] for r in results.values())
+    rate = sum(r[2] for r in results.values())
+    print(f"\n{title} (wrk): {total} requests, {rate:.0f} req/s, errors {errors}")
+    print(f"{'kind':<12}{'n':>7}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
+    for kind, (n, _, kind_rate, p50, p99) in sorted(results.items()):
+        print(f"{kind:<12}{n:>7}{kind_rate:>8.0f}{p50:>9.1f}{p99:>9.1f}")
+    return rate
+
+
+def wrk_groups(clients: int) -> list[tuple[str, int]]:
+    total = sum(weight for _, weight in MIX)
+    groups = [(kind, max(1, round(clients * weight / total))) for kind, weight in MIX]
+    return [(kind, n) for kind, n in groups]
+
+
 def pct(values: list[float], q: float) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
@@ -227,7 +321,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--profile", type=Path, help="py-spy top-functions output of the server")
+    parser.add_argument("--client", choices=["httpx", "wrk"], default="httpx")
     args = parser.parse_args()
+    if args.client == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit("--client wrk needs wrk on PATH (apt-get install wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="batchscore-load-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -238,6 +335,9 @@ def main() -> None:
         t0 = time.perf_counter()
         device, target = seed(base, args.jobs)
         print(f"seeded {args.jobs} jobs in {time.perf_counter() - t0:.1f} s")
+        if args.client == "wrk":
+            load_with_wrk(args, base, bare_base, device, target)
+            return
         kinds = [kind for kind, weight in MIX for _ in range(weight)]
         # Same client, same concurrency, same duration for the reference endpoint.
         bare_result = asyncio.run(run_load(bare_base, args.clients, args.seconds, ["bare"], 0, 0))
@@ -284,6 +384,23 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=20)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def load_with_wrk(
+    args: argparse.Namespace, base: str, bare_base: str, device: int, target: int
+) -> None:
+    seconds, clients = args.seconds, args.clients
+    bare = report_wrk("bare FastAPI /items", run_wrk(bare_base, [("bare", clients)], seconds, 0, 0))
+    for kind in ("list", "inferences"):
+        report_wrk(f"only {kind}", run_wrk(base, [(kind, clients)], seconds / 2, device, target))
+    mixed = report_wrk(
+        "batchscore mixed", run_wrk(base, wrk_groups(clients), seconds, device, target)
+    )
+    with httpx.Client(base_url=base, auth=AUTH) as http:
+        ticker = next(j for j in http.get(f"{BASE}/jobs").json() if j["jobName"] == "ticker")
+        runs = http.get(f"{BASE}/job/{ticker['jobId']}/history").json()
+    print(f"\nexecutions of the 5-second job during the run: {len(runs)}")
+    print(f"mixed / bare requests/s: {mixed / bare:.2f}")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=8,
-            max_overflow=8,
+            # As many as the API's thread pool runs at once under load, so that connections
+            # (and their pragmas) are not opened and closed per request.
+            pool_size=24,
+            max_overflow=16,
         )
 
         @event.listens_for(engine, "connect")
