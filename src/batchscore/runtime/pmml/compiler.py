@@ -64,6 +64,16 @@ class ModelHeader:
     float_math: bool
 
 
+UNSUPPORTED_MODELS = {
+    "AssociationModel": "association rules are mined item sets, not a scoring function over rows",
+    "BayesianNetworkModel": "Bayesian network inference is not supported",
+    "GaussianProcessModel": "Gaussian process models are not supported",
+    "SequenceModel": "sequence rules need ordered transactions, not independent rows",
+    "TextModel": "text mining models are not supported",
+    "TimeSeriesModel": "time series forecasting needs the series history, not independent rows",
+}
+"""Model elements the evaluator refuses, with the reason given in the error."""
+
 ModelCompiler = Callable[[etree._Element, Scope, Environment, ModelHeader], ModelPlan]
 _COMPILERS: dict[str, ModelCompiler] = {}
 
@@ -86,7 +96,8 @@ def compile_model(
     tag = element.tag
     compiler = _COMPILERS.get(tag)
     if compiler is None:
-        raise ModelError(f"Unsupported PMML element: {tag}.")
+        reason = UNSUPPORTED_MODELS.get(tag)
+        raise ModelError(f"Unsupported PMML element: {tag}" + (f" ({reason})." if reason else "."))
     if attr(element, "isScorable") == "false":
         raise ModelError(f"The {tag} is marked as not scorable.")
     function = require_attr(element, "functionName")

@@ -14,7 +14,10 @@ from batchscore.runtime.engine import FieldInfo
 
 # Model compilers register themselves with the compiler on import.
 from batchscore.runtime.pmml import (  # noqa: F401
+    anomaly,
+    baseline,
     clustering,
+    general_regression,
     knn,
     mining,
     naive_bayes,

@@ -1,7 +1,16 @@
-"""MiningModel: segmentations, with a fast path that runs tree ensembles as one forest."""
+"""MiningModel: segmentations, with a fast path that runs tree ensembles as one forest.
+
+``selectAll`` evaluates every segment whose predicate is true. JPMML's prediction is then the
+list of those segments' predictions; batchscore's columns hold scalars, so such a MiningModel
+has no target column and its segments are read through OutputField@segmentId. For every
+method, ``ModelResult.segments`` holds each segment's result where JPMML evaluates the
+segment (its predicate is true; for selectFirst, it is the first such segment) and missing
+values elsewhere.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,22 +32,15 @@ from batchscore.runtime.pmml.compiler import (
 )
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import Bool, Column, missing_column
-from batchscore.runtime.pmml.forest import Forest
 from batchscore.runtime.pmml.plan import Environment, ModelPlan, OutputColumn
 from batchscore.runtime.pmml.predicates import Predicate, compile_predicate, find_predicate
 from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
-from batchscore.runtime.pmml.tree import (
-    FeatureRegistry,
-    LeafTables,
-    NodeResult,
-    compile_tree,
-    result_rows,
-    tree_labels,
-)
+from batchscore.runtime.pmml.tree_forest import compile_forest, plain_tree_forest
 from batchscore.runtime.pmml.xml import attr, child, children, float_attr
 
-METHODS = REGRESSION_METHODS | CLASSIFICATION_METHODS | {"selectFirst", "modelChain"}
+SELECTING = frozenset({"selectFirst", "modelChain", "selectAll"})
+METHODS = REGRESSION_METHODS | CLASSIFICATION_METHODS | SELECTING
 PREDICTION_TREATMENTS = frozenset({"returnMissing", "skipSegment", "continue"})
 
 
@@ -66,33 +68,48 @@ class MiningPlan(ModelPlan):
         self.segments = segments
         self.skip_missing = skip
         self.target = target
+        self.expose_segments = False
+        """Whether the Output reads segments (OutputField@segmentId): fill ``segments``."""
 
     def _evaluate(self, ctx: Context) -> ModelResult:
+        if self.method == "selectAll":
+            return self._select_all(ctx)
         if self.method in ("selectFirst", "modelChain"):
             return self._select(ctx)
+        evaluated: dict[str, tuple[Bool | None, ModelResult]] = {}
         if self.function == "regression":
             values = ValueAggregator(self.method, ctx.n, self.skip_missing, self.float_math)
             for segment in self.segments:
                 result = segment.plan.evaluate(ctx)
+                applied = _applied(segment, ctx)
+                evaluated[segment.id] = (applied, result)
                 value = np.asarray(result.value, dtype=np.float64)
-                values.add(value, segment.weight, _applied(segment, ctx))
-            return ModelResult(self.target.apply(values.result(), self.float_math))
+                values.add(value, segment.weight, applied)
+            combined = ModelResult(self.target.apply(values.result(), self.float_math))
+            return self._with_segments(combined, evaluated, ctx.n)
         probs = ProbabilityAggregator(self.method, self.labels, ctx.n, self.skip_missing)
         for segment in self.segments:
             result = segment.plan.evaluate(ctx)
             applied = _applied(segment, ctx)
+            evaluated[segment.id] = (applied, result)
             if self.method in ("majorityVote", "weightedMajorityVote"):
                 probs.add_vote(result.value, segment.weight, applied)
             else:
                 aligned = np.column_stack([result.probability_of(x) for x in self.labels])
                 probs.add_probs(aligned, segment.weight, applied)
         distribution = probs.result()
-        return ModelResult(
+        combined = ModelResult(
             predicted_from_probs(self.labels, distribution), self.labels, distribution
         )
+        return self._with_segments(combined, evaluated, ctx.n)
 
     def _select(self, ctx: Context) -> ModelResult:
         """selectFirst: the first applicable segment per row; modelChain: the last one."""
+        if self.method == "modelChain" and self.expose_segments:
+            # JPMML evaluates every applicable segment of a chain, not only the deciding one.
+            evaluated = {s.id: (_applied(s, ctx), s.plan.evaluate(ctx)) for s in self.segments}
+        else:
+            evaluated = {}
         chosen: list[tuple[Bool | None, ModelResult]] = []
         taken = np.zeros(ctx.n, dtype=bool)
         order = self.segments if self.method == "selectFirst" else self.segments[::-1]
@@ -102,10 +119,75 @@ class MiningPlan(ModelPlan):
             if not rows.any():
                 continue
             chosen.append((rows, segment.plan.evaluate(ctx)))
+            if self.method == "selectFirst":
+                evaluated[segment.id] = chosen[-1]
             taken |= rows
             if taken.all():
                 break
-        return _merge(chosen, ctx.n, self.function, self.labels)
+        combined = _merge(chosen, ctx.n, self.function, self.labels)
+        return self._with_segments(combined, evaluated, ctx.n)
+
+    def _select_all(self, ctx: Context) -> ModelResult:
+        evaluated: dict[str, tuple[Bool | None, ModelResult]] = {}
+        for segment in self.segments:
+            applied = _applied(segment, ctx)
+            if applied is None or applied.any():
+                evaluated[segment.id] = (applied, segment.plan.evaluate(ctx))
+        numeric = self.function == "regression"
+        combined = ModelResult(missing_column("double" if numeric else "string", ctx.n))
+        return self._with_segments(combined, evaluated, ctx.n, always=True)
+
+    def _with_segments(
+        self,
+        combined: ModelResult,
+        evaluated: dict[str, tuple[Bool | None, ModelResult]],
+        n: int,
+        always: bool = False,
+    ) -> ModelResult:
+        """``combined`` with each segment's result where the segment was evaluated."""
+        if not (self.expose_segments or always):
+            return combined
+        segments: dict[str, ModelResult] = {}
+        for segment in self.segments:
+            if segment.id in evaluated:
+                rows, result = evaluated[segment.id]
+                segments[segment.id] = restrict_result(result, rows)
+            else:
+                segments[segment.id] = missing_result(segment.plan, n)
+        return dataclasses.replace(combined, segments=segments)
+
+
+def missing_result(plan: ModelPlan, n: int) -> ModelResult:
+    """The result of a model that was not evaluated for any row."""
+    return ModelResult(missing_column(plan.target_type, n), plan.labels)
+
+
+def restrict_result(result: ModelResult, rows: Bool | None) -> ModelResult:
+    """``result`` with every value outside ``rows`` missing (None: every row kept)."""
+    if rows is None or bool(rows.all()):
+        return result
+    off = ~rows
+
+    def maybe(column: Column | None) -> Column | None:
+        return None if column is None else _blank(column, off)
+
+    return dataclasses.replace(
+        result,
+        value=_blank(result.value, off),
+        probs=maybe(result.probs),
+        entity_ids=maybe(result.entity_ids),
+        affinities=maybe(result.affinities),
+        entity_ranking=maybe(result.entity_ranking),
+        affinity_ranking=maybe(result.affinity_ranking),
+        extra={key: _blank(column, off) for key, column in result.extra.items()},
+        segments={key: restrict_result(r, rows) for key, r in result.segments.items()},
+    )
+
+
+def _blank(column: Column, off: Bool) -> Column:
+    out = column.copy()
+    out[off] = None if out.dtype == object else np.nan
+    return out
 
 
 def _merge(
@@ -128,98 +210,11 @@ def _merge(
     return ModelResult(value, labels, probs, entity_ids=ids)
 
 
-class ForestPlan(ModelPlan):
-    """A segmentation of plain TreeModels under <True/>: all trees walk in one kernel."""
-
-    def __init__(
-        self,
-        method: str,
-        registry: FeatureRegistry,
-        forest: Forest,
-        tables: LeafTables,
-        n_results: int,
-        weights: list[float],
-        skip: bool,
-        target: TargetSpec,
-        float_math: bool,
-        function: str,
-    ) -> None:
-        super().__init__()
-        self.function_hint = function
-        self.method = method
-        self.registry = registry
-        self.forest = forest
-        self.tables = tables
-        self.n_results = n_results
-        self.weights = weights
-        self.skip_missing = skip
-        self.target = target
-        self.tree_float_math = float_math
-        values = tables.values.astype(np.float32) if float_math else tables.values
-        self.leaf_values = values
-        if self.function_hint == "classification":
-            self.leaves_complete = not np.isnan(tables.probs[:-1]).any()
-        else:
-            self.leaves_complete = not np.isnan(values[:-1]).any()
-
-    def _evaluate(self, ctx: Context) -> ModelResult:
-        features = self.registry.matrix(ctx)
-        may_be_null = self.forest.has_null
-        if self.function == "regression":
-            values = ValueAggregator(self.method, ctx.n, self.skip_missing, self.tree_float_math)
-            for t, leaves in self.forest.leaves(features):
-                complete = self.leaves_complete and not (may_be_null and (leaves < 0).any())
-                rows = result_rows(leaves, self.n_results) if not complete else leaves
-                value = self.leaf_values.take(rows)
-                values.add(value.astype(np.float64), self.weights[t], complete=complete)
-            return ModelResult(self.target.apply(values.result(), self.float_math))
-        probs = ProbabilityAggregator(self.method, self.labels, ctx.n, self.skip_missing)
-        vote = self.method in ("majorityVote", "weightedMajorityVote")
-        for t, leaves in self.forest.leaves(features):
-            complete = self.leaves_complete and not (may_be_null and (leaves < 0).any())
-            rows = result_rows(leaves, self.n_results) if not complete else leaves
-            if vote:
-                probs.add_vote(self.tables.labels[rows], self.weights[t])
-            else:
-                gathered = self.tables.probs.take(rows, axis=0)
-                probs.add_probs(gathered, self.weights[t], complete=complete)
-        distribution = probs.result()
-        return ModelResult(
-            predicted_from_probs(self.labels, distribution), self.labels, distribution
-        )
-
-
 def _segments(segmentation: etree._Element) -> list[etree._Element]:
     segments = children(segmentation, "Segment")
     if not segments:
         raise ModelError("Invalid PMML: Segmentation has no Segment.")
     return segments
-
-
-def _plain_tree_forest(segments: list[etree._Element], function: str) -> bool:
-    for segment in segments:
-        predicate = find_predicate(segment)
-        model = find_model(segment)
-        if predicate is None or predicate.tag != "True" or model.tag != "TreeModel":
-            return False
-        if attr(model, "functionName") != function:
-            return False
-        if any(child(model, tag) is not None for tag in ("Output", "LocalTransformations")):
-            return False
-        if child(model, "Targets") is not None:
-            return False
-    return True
-
-
-def _tree_scope(model: etree._Element, scope: Scope) -> Scope:
-    """A segment tree sees the parent's fields; its MiningSchema must name known fields."""
-    schema = child(model, "MiningSchema")
-    for mining_field in children(schema if schema is not None else model, "MiningField"):
-        name = mining_field.get("name") or ""
-        usage = mining_field.get("usageType", "active")
-        if usage == "active" and not scope.has(name):
-            raise ModelError(f"Invalid PMML: field {name!r} is not declared.")
-    return scope
 
 
 def compile_mining(
@@ -238,23 +233,20 @@ def compile_mining(
         raise ModelError(f"Unsupported PMML feature: missingPredictionTreatment={treatment}.")
     skip = treatment != "returnMissing"
     function = header.function
-    if function == "regression" and method not in REGRESSION_METHODS | {
-        "selectFirst",
-        "modelChain",
-    }:
+    if function == "regression" and method not in REGRESSION_METHODS | SELECTING:
         raise ModelError(f"Invalid PMML: multipleModelMethod={method} for regression.")
-    if function == "classification" and method not in CLASSIFICATION_METHODS | {
-        "selectFirst",
-        "modelChain",
-    }:
+    if function == "classification" and method not in CLASSIFICATION_METHODS | SELECTING:
         raise ModelError(f"Invalid PMML: multipleModelMethod={method} for classification.")
-    if function not in ("regression", "classification"):
+    if function not in ("regression", "classification") and method != "selectAll":
         raise ModelError(f"Unsupported PMML feature: MiningModel@functionName={function}.")
     segments = _segments(segmentation)
     target = parse_target(element, header.target_name)
     known = header.target.labels if header.target is not None else ()
-    if method not in ("selectFirst", "modelChain") and _plain_tree_forest(segments, function):
-        return _compile_forest(segments, scope, header, method, skip, target, known)
+    wanted = _segment_outputs(element)
+    if method == "selectAll":
+        _refuse_combined_outputs(element)
+    elif method not in SELECTING and not wanted and plain_tree_forest(segments, function):
+        return compile_forest(segments, scope, header, method, skip, target, known)
     compiled: list[Segment] = []
     chain = Scope(scope)
     for element_segment in segments:
@@ -282,7 +274,36 @@ def compile_mining(
     plan = MiningPlan(method, compiled, skip, target)
     init_plan(plan, header, labels)
     plan.outputs = _nested_outputs(method, compiled)
+    for segment in compiled:
+        if segment.id in plan.segment_plans:
+            raise ModelError(f"Invalid PMML: Segment id {segment.id!r} is used twice.")
+        plan.segment_plans[segment.id] = segment.plan
+    plan.expose_segments = wanted
+    if method == "selectAll":
+        plan.target_name = None
     return plan
+
+
+def _output_fields(element: etree._Element) -> list[etree._Element]:
+    output = child(element, "Output")
+    return children(output, "OutputField") if output is not None else []
+
+
+def _segment_outputs(element: etree._Element) -> bool:
+    """Whether the model's Output reads its segments' results (OutputField@segmentId)."""
+    return any(field.get("segmentId") is not None for field in _output_fields(element))
+
+
+def _refuse_combined_outputs(element: etree._Element) -> None:
+    """selectAll has no combined prediction to read (JPMML's is a list per row)."""
+    for field in _output_fields(element):
+        feature = field.get("feature", "predictedValue")
+        if field.get("segmentId") is None and feature not in ("transformedValue", "decision"):
+            raise ModelError(
+                f"Unsupported PMML feature: OutputField@feature={feature} without segmentId "
+                f"of a selectAll MiningModel ({field.get('name')}): its prediction is a list "
+                "of segment predictions."
+            )
 
 
 def _masked(expr: Expr, predicate: Predicate | None) -> Expr:
@@ -321,44 +342,6 @@ def _nested_outputs(method: str, segments: list[Segment]) -> list[OutputColumn]:
         for column in segment.plan.outputs:
             columns.append(OutputColumn(column.name, _masked(column.expr, segment.predicate)))
     return columns
-
-
-def _compile_forest(
-    segments: list[etree._Element],
-    scope: Scope,
-    header: ModelHeader,
-    method: str,
-    skip: bool,
-    target: TargetSpec,
-    known: tuple[str, ...],
-) -> ModelPlan:
-    registry = FeatureRegistry()
-    results: list[NodeResult] = []
-    tables = []
-    weights = []
-    float_math = False
-    for segment in segments:
-        model = find_model(segment)
-        tables.append(compile_tree(model, _tree_scope(model, scope), registry, results))
-        weights.append(float_attr(segment, "weight", 1.0))
-        float_math = float_math or attr(model, "x-mathContext") == "float"
-    forest = Forest(tables, len(registry.columns), registry.all_float)
-    classify = header.function == "classification"
-    labels = tree_labels(results, known) if classify else ()
-    plan = ForestPlan(
-        method,
-        registry,
-        forest,
-        LeafTables.build(results, labels, classify),
-        len(results),
-        weights,
-        skip,
-        target,
-        float_math,
-        header.function,
-    )
-    init_plan(plan, header, labels)
-    return plan
 
 
 register("MiningModel", compile_mining)

@@ -57,6 +57,14 @@ def compile_outputs(model: etree._Element, plan: ModelPlan, scope: Scope, env: E
         if feature not in SUPPORTED_FEATURES | EXTRA_FEATURES:
             raise ModelError(f"Unsupported PMML feature: OutputField@feature={feature} ({name}).")
         source = _source_plan(element, plan, name)
+        if source is not plan and feature in (
+            "transformedValue",
+            "decision",
+            "predictedDisplayValue",
+        ):
+            raise ModelError(
+                f"Unsupported PMML feature: OutputField@segmentId with feature={feature} ({name})."
+            )
         if attr(element, "targetField") not in (None, source.target_name):
             raise ModelError(f"Unsupported PMML feature: OutputField@targetField ({name}).")
         if feature in EXTRA_FEATURES and _extra_key(element, feature) not in source.extra_features:
@@ -93,6 +101,9 @@ def _source_plan(element: etree._Element, plan: ModelPlan, name: str) -> ModelPl
 def _extra_key(element: etree._Element, feature: str) -> str:
     if feature == "ruleValue":
         return f"ruleValue/{attr(element, 'ruleFeature', 'consequent') or 'consequent'}"
+    value = attr(element, "value")
+    if feature == "confidence" and value is not None:
+        return f"confidence/{value}"  # the confidence of one category, not of the prediction
     return feature
 
 

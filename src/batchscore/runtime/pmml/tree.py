@@ -2,7 +2,9 @@
 
 A node with children c1..ck becomes k test states: state j tests c_j's predicate and enters
 c_j when true, moves to state j+1 when false (after the last: noTrueChildStrategy), and
-follows the missingValueStrategy when the predicate is unknown.
+follows the missingValueStrategy when the predicate is unknown. Under the aggregating
+strategies (aggregateNodes, weightedConfidence) an unknown predicate ends the walk in the
+UNKNOWN result, and only those rows are scored again by :class:`TreeAggregation`.
 """
 
 from __future__ import annotations
@@ -28,12 +30,18 @@ from batchscore.runtime.pmml.predicates import (
 )
 from batchscore.runtime.pmml.result import ModelResult
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
+from batchscore.runtime.pmml.tree_aggregation import TreeAggregation, compile_aggregation
 from batchscore.runtime.pmml.xml import attr, children, float_attr
 
-MISSING_STRATEGIES = frozenset({"none", "nullPrediction", "lastPrediction", "defaultChild"})
+AGGREGATING = frozenset({"aggregateNodes", "weightedConfidence"})
+MISSING_STRATEGIES = frozenset(
+    {"none", "nullPrediction", "lastPrediction", "defaultChild"} | AGGREGATING
+)
 NO_TRUE_CHILD = frozenset({"returnNullPrediction", "returnLastPrediction"})
 THRESHOLD_OPERATORS = frozenset({"lessOrEqual", "lessThan", "greaterThan", "greaterOrEqual"})
 NULL = -2
+UNKNOWN = -3
+"""The result of rows that met an unknown predicate under an aggregating strategy."""
 
 
 @dataclass
@@ -43,6 +51,8 @@ class NodeResult:
     score: str | None
     distribution: dict[str, float]
     entity_id: str
+    confidences: dict[str, float] = field(default_factory=dict)
+    """ScoreDistribution@confidence by label (empty when the node declares none)."""
 
 
 class FeatureRegistry:
@@ -93,6 +103,7 @@ class _Builder:
     _result_states: dict[int, int] = field(default_factory=dict)
     _entered: dict[int, int] = field(default_factory=dict)
     _null: int | None = None
+    _unknown: int | None = None
     _ids: dict[int, str] = field(default_factory=dict)
     _nodes: list[etree._Element] = field(default_factory=list)
     _todo: list[tuple[int, etree._Element, list[etree._Element], int]] = field(default_factory=list)
@@ -111,6 +122,11 @@ class _Builder:
         if self._null is None:
             self._null = self._new(NULL)
         return self._null
+
+    def unknown_state(self) -> int:
+        if self._unknown is None:
+            self._unknown = self._new(UNKNOWN)
+        return self._unknown
 
     def result_state(self, node: etree._Element) -> int:
         key = id(node)
@@ -131,7 +147,9 @@ class _Builder:
             start = self.enter(root)
         else:
             start = self._new(-1)
-            self._set_test(start, predicate, self.enter(root), self.null_state(), self.null_state())
+            aggregating = self.missing_strategy in AGGREGATING
+            on_missing = self.unknown_state() if aggregating else self.null_state()
+            self._set_test(start, predicate, self.enter(root), self.null_state(), on_missing)
         self._fill()
         self.table.root = start
         self.table.depth = self._depth(start)
@@ -155,7 +173,8 @@ class _Builder:
             if j + 1 < len(kids):
                 on_false = self._new(-1)
                 self._todo.append((on_false, parent, kids, j + 1))
-            elif self.no_true_child == "returnLastPrediction":
+            elif self.no_true_child == "returnLastPrediction" and attr(parent, "score") is not None:
+                # JPMML returns the parent only when it has a score.
                 on_false = self.result_state(parent)
             else:
                 on_false = self.null_state()
@@ -166,6 +185,8 @@ class _Builder:
                 on_missing = self.result_state(parent)
             elif strategy == "none":
                 on_missing = on_false
+            elif strategy in AGGREGATING:
+                on_missing = self.unknown_state()
             else:  # defaultChild
                 wanted = attr(parent, "defaultChild")
                 target = next((k for k in kids if attr(k, "id") == wanted), None)
@@ -233,6 +254,11 @@ class _Builder:
 def _node_result(node: etree._Element, entity_id: str) -> NodeResult:
     distribution: dict[str, float] = {}
     scores = children(node, "ScoreDistribution")
+    confidences = {
+        s.get("value") or "": float_attr(s, "confidence")
+        for s in scores
+        if s.get("confidence") is not None
+    }
     if scores:
         if all(s.get("probability") is not None for s in scores):
             for s in scores:
@@ -244,7 +270,7 @@ def _node_result(node: etree._Element, entity_id: str) -> NodeResult:
                 total += count
             for label, count in counts:
                 distribution[label] = count / total if total else 0.0
-    return NodeResult(attr(node, "score"), distribution, entity_id)
+    return NodeResult(attr(node, "score"), distribution, entity_id, confidences)
 
 
 def compile_tree(
@@ -289,6 +315,9 @@ class LeafTables:
     probs: F64
     labels: Column
     entity_ids: Column
+    confidences: F64
+    """The confidence of each result's predicted label: 0.0 where its ScoreDistributions
+    declare none (as JPMML), NaN for results without ScoreDistributions."""
 
     @classmethod
     def build(
@@ -299,6 +328,7 @@ class LeafTables:
         probs = np.full((n + 1, len(labels)), np.nan)
         predicted = np.full(n + 1, None, dtype=object)
         ids = np.full(n + 1, None, dtype=object)
+        confidences = np.full(n + 1, np.nan)
         for i, result in enumerate(results):
             ids[i] = result.entity_id
             if classify:
@@ -310,9 +340,11 @@ class LeafTables:
                     predicted[i] = result.score
                 elif result.distribution:
                     predicted[i] = labels[int(np.argmax(probs[i]))]
+                if result.distribution and predicted[i] is not None:
+                    confidences[i] = result.confidences.get(predicted[i], 0.0)
             elif result.score is not None:
                 values[i] = float(result.score)
-        return cls(values, probs, predicted, ids)
+        return cls(values, probs, predicted, ids, confidences)
 
 
 def result_rows(leaves: np.ndarray, n_results: int) -> np.ndarray:
@@ -334,17 +366,58 @@ class TreePlan(ModelPlan):
         self.tables = tables
         self.n_results = n_results
         self.target = target
+        self.penalized: StateTable | None = None
+        """The tree's states when defaultChild hops cost missingValuePenalty in confidence."""
+        self.penalty = 1.0
+        self.aggregation: TreeAggregation | None = None
 
     def _evaluate(self, ctx: Context) -> ModelResult:
-        _, leaves = next(self.forest.leaves(self.registry.matrix(ctx)))
+        features = self.registry.matrix(ctx)
+        _, leaves = next(self.forest.leaves(features))
         rows = result_rows(leaves, self.n_results)
         ids = self.tables.entity_ids[rows]
-        if self.function == "classification":
-            return ModelResult(
-                self.tables.labels[rows], self.labels, self.tables.probs[rows], entity_ids=ids
+        if self.function != "classification":
+            value = self.target.apply(self.tables.values[rows], self.float_math)
+            return ModelResult(value, entity_ids=ids)
+        value = self.tables.labels[rows]
+        probs = self.tables.probs[rows]
+        confidence = self.tables.confidences[rows]
+        if self.penalized is not None:
+            levels = missing_levels(self.penalized, features)
+            confidence = confidence * np.power(self.penalty, levels)
+        unknown = leaves == UNKNOWN
+        if self.aggregation is not None and unknown.any():
+            picked = np.flatnonzero(unknown)
+            value[picked], probs[picked], confidence[picked] = self.aggregation.evaluate(
+                ctx, picked
             )
-        value = self.target.apply(self.tables.values[rows], self.float_math)
-        return ModelResult(value, entity_ids=ids)
+        return ModelResult(
+            value, self.labels, probs, entity_ids=ids, extra={"confidence": confidence}
+        )
+
+
+def missing_levels(table: StateTable, features: F64) -> F64:
+    """How many times each row took a test state's missing-value branch (a defaultChild hop)."""
+    n = features.shape[0]
+    feature = np.asarray(table.feature)
+    threshold = np.asarray(table.threshold)
+    below, above = np.asarray(table.below), np.asarray(table.above)
+    on_missing = np.asarray(table.on_missing)
+    testing = np.asarray(table.result) == -1
+    padded = np.column_stack([features, np.zeros(n)])
+    state = np.full(n, table.root)
+    levels = np.zeros(n)
+    everyone = np.arange(n)
+    for _ in range(table.depth):
+        test = testing[state]
+        x = padded[everyone, feature[state]]  # feature -1 reads the zero column
+        missing = test & np.isnan(x)
+        levels += missing
+        with np.errstate(invalid="ignore"):
+            step = np.where(x > threshold[state], above[state], below[state])
+        step = np.where(missing, on_missing[state], step)
+        state = np.where(test, step, state)
+    return levels
 
 
 def compile_tree_model(
@@ -352,12 +425,22 @@ def compile_tree_model(
 ) -> ModelPlan:
     if header.function not in ("classification", "regression"):
         raise ModelError(f"Unsupported PMML feature: TreeModel@functionName={header.function}.")
+    classify = header.function == "classification"
+    strategy = attr(element, "missingValueStrategy", "none") or "none"
+    if strategy in AGGREGATING and not classify:
+        raise ModelError(
+            f"Unsupported PMML feature: TreeModel@missingValueStrategy={strategy} for "
+            "regression (PMML defines it for classification trees)."
+        )
     registry = FeatureRegistry()
     results: list[NodeResult] = []
     table = compile_tree(element, scope, registry, results)
     forest = Forest([table], len(registry.columns), registry.all_float)
-    classify = header.function == "classification"
     known = header.target.labels if header.target is not None else ()
+    aggregation = None
+    if strategy in AGGREGATING:
+        aggregation = compile_aggregation(element, scope, strategy)
+        known = tuple(dict.fromkeys([*known, *aggregation.labels]))
     labels = tree_labels(results, known) if classify else ()
     plan = TreePlan(
         registry,
@@ -367,6 +450,19 @@ def compile_tree_model(
         parse_target(element, header.target_name),
     )
     init_plan(plan, header, labels)
+    if not classify:
+        return plan
+    plan.aggregation = aggregation.bind(labels) if aggregation is not None else None
+    plan.penalty = float_attr(element, "missingValuePenalty", 1.0)
+    surrogates = any(
+        p.get("booleanOperator") == "surrogate" for p in element.iter("CompoundPredicate")
+    )
+    if plan.penalty != 1.0 and strategy == "defaultChild":
+        plan.penalized = table
+    if plan.penalty == 1.0 or not surrogates:
+        # JPMML also penalizes the use of a surrogate's alternatives, which predicate
+        # columns do not record: confidence is then refused rather than wrong.
+        plan.extra_features = frozenset({"confidence"})
     return plan
 
 
