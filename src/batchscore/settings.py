@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         description="Where executions score: `local` (a bounded in-process pool of `workers`) "
         "or `dask://host:port` (device partitions on that Dask scheduler's workers).",
     )
+    dask_no_workers_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="An execution on Dask fails when the cluster has had no workers this long.",
+    )
     workers: int = Field(
         default=2, gt=0, le=64, description="Executions run at once by the local executor."
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from batchscore.execution.runner import PartitionRunner
 
 
-def partition_runner(executor: str, database_url: str) -> PartitionRunner | None:
+def partition_runner(
+    executor: str, database_url: str, no_workers_s: float = 120.0
+) -> PartitionRunner | None:
     """The runner for ``executor``: None for ``local`` (the executor scores in-process), a Dask
     runner for ``dask://host:port`` whose workers open ``database_url``."""
     if executor == "local":
@@ -14,4 +16,4 @@ def partition_runner(executor: str, database_url: str) -> PartitionRunner | None
     # should pay (every CLI command and every test builds the services).
     from batchscore.execution.dask_backend import DaskRunner, scheduler_address
 
-    return DaskRunner(scheduler_address(executor), database_url)
+    return DaskRunner(scheduler_address(executor), database_url, no_workers_s=no_workers_s)

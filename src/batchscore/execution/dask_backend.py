@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import CancelledError
@@ -81,7 +82,9 @@ class DaskRunner:
         retries: int = 2,
         heartbeat_s: float = 1.0,
         connect_timeout_s: float = 10.0,
+        no_workers_s: float = 120.0,
         task: Task | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.address = address
         self.database_url = database_url
@@ -89,6 +92,8 @@ class DaskRunner:
         self.retries = retries
         self.heartbeat_s = heartbeat_s
         self.connect_timeout_s = connect_timeout_s
+        self.no_workers_s = no_workers_s
+        self._monotonic = monotonic
         # Tests swap in a task that fails; it must be importable (or picklable) on workers.
         self.task: Task = task or score_partition_task
         self._client: Client | None = None
@@ -120,7 +125,7 @@ class DaskRunner:
         ]
         try:
             for partition, future in zip(partitions, futures, strict=True):
-                result = self._result(future, partition, len(partitions), sink)
+                result = self._result(client, future, partition, len(partitions), sink)
                 for piece in result.pieces:
                     sink.add(piece)
                 sink.heartbeat()
@@ -150,13 +155,31 @@ class DaskRunner:
             return self._client
 
     def _result(
-        self, future: Future[PartitionResult], partition: Partition, count: int, sink: PieceSink
+        self,
+        client: Client,
+        future: Future[PartitionResult],
+        partition: Partition,
+        count: int,
+        sink: PieceSink,
     ) -> PartitionResult:
+        where = f"The {partition.describe()} (partition {partition.index + 1} of {count})"
         arrived = threading.Event()
         future.add_done_callback(lambda _: arrived.set())
+        no_workers_since: float | None = None
         while not arrived.wait(self.heartbeat_s):
             sink.heartbeat()  # keeps the lease while the cluster works
-        where = f"The {partition.describe()} (partition {partition.index + 1} of {count})"
+            if self._has_workers(client):
+                no_workers_since = None
+                continue
+            now = self._monotonic()
+            if no_workers_since is None:
+                no_workers_since = now
+            if now - no_workers_since >= self.no_workers_s:
+                raise PartitionFailed(
+                    f"{where} could not be scored: the Dask cluster at {self.address} has had "
+                    f"no workers for {self.no_workers_s:g} s (start some with "
+                    "`batchscore worker`)."
+                )
         try:
             result = future.result()
         except KilledWorker:
@@ -179,6 +202,13 @@ class DaskRunner:
         if not isinstance(result, PartitionResult) or result.index != partition.index:
             raise PartitionFailed(f"{where} came back from Dask with an unexpected result.")
         return result
+
+    @staticmethod
+    def _has_workers(client: Client) -> bool:
+        try:
+            return bool(client.nthreads())
+        except Exception:  # the scheduler itself is unreachable: the task's fate tells
+            return True
 
     @staticmethod
     def _cancel(client: Client, futures: list[Future[PartitionResult]]) -> None:

@@ -61,7 +61,9 @@ class Services:
             cache,
             workers=settings.workers,
             lease=timedelta(seconds=settings.lease_s),
-            runner=partition_runner(settings.executor, settings.database_url),
+            runner=partition_runner(
+                settings.executor, settings.database_url, settings.dask_no_workers_s
+            ),
         )
         models = ModelService(db, clock, settings.max_model_bytes)
         return cls(
