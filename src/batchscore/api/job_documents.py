@@ -1,11 +1,16 @@
-"""The JSON of job lists, assembled from per-job renderings that are reused while unchanged.
+"""The JSON of job lists, served again while the tenant's jobs are unchanged.
 
-Listing 1,000 jobs used to read and decode every job's JSON columns and render every job
-again on each request. A job's public form changes only with its last execution (status,
-duration), so each rendering is kept with the job's stamp and the list is read as stamps
-first: only new or changed jobs are read in full and rendered. The cache lives in the process
-and needs no invalidation, since every request compares stamps with the database, so several
-``serve`` processes on one database stay correct.
+Two levels, both checked against the database on every request, so several ``serve``
+processes on one database stay correct without invalidation messages:
+
+- a whole list body is reused while the tenant's ``jobs_version`` (bumped in the same
+  transaction as every create, delete and finished execution) is the one it was built at —
+  one single-row read per request;
+- otherwise the list is assembled from per-job renderings, kept with each job's stamp (creation
+  time, last status and duration): only new or changed jobs are read in full and rendered.
+
+The version is read before the jobs, so a body can only be newer than its version (then the
+next request rebuilds it), never older.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from batchscore.store.jobs import JobStamp
 
 CAPACITY = 50_000
 """Renderings kept per process (about 0.5 kB each); the cache starts over beyond this."""
+LISTS = 64
+"""Whole list bodies kept per process (tenant, page size and page); oldest go first."""
 
 
 def encode(content: Any) -> bytes:
@@ -34,11 +41,26 @@ class JobDocuments:
         self._capacity = capacity
         self._cache: dict[tuple[str, int], tuple[JobStamp, bytes]] = {}
         self._lock = threading.Lock()
+        self._lists: dict[tuple[str, int | None, int], tuple[int, bytes]] = {}
 
     def listing(
         self, jobs: JobService, tenant: str, page_size: int | None = None, page: int = 1
     ) -> bytes:
         """The body of ``GET /jobs``: a JSON array of the tenant's jobs in id order."""
+        version = jobs.jobs_version(tenant)
+        key = (tenant, page_size, page)
+        hit = self._lists.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        body = self._assemble(jobs, tenant, page_size, page)
+        with self._lock:
+            self._lists.pop(key, None)
+            if len(self._lists) >= LISTS:
+                del self._lists[next(iter(self._lists))]
+            self._lists[key] = (version, body)
+        return body
+
+    def _assemble(self, jobs: JobService, tenant: str, page_size: int | None, page: int) -> bytes:
         cache = self._cache
         held: dict[int, bytes] = {}
 

@@ -81,6 +81,11 @@ class JobService:
         with self.db.read() as conn:
             return repo.list_jobs(conn, tenant, page_size, offset)
 
+    def jobs_version(self, tenant: str) -> int:
+        """Changes whenever the tenant's jobs change as :meth:`list_jobs` shows them."""
+        with self.db.read() as conn:
+            return repo.jobs_version(conn, tenant)
+
     def list_changed(
         self,
         tenant: str,

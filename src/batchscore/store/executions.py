@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batchscore.domain.jobs import ExecutionStatus
+from batchscore.store.jobs import bump_jobs_version
 from batchscore.store.tables import executions, jobs, managed_objects
 
 
@@ -220,6 +221,7 @@ def update_job_status(conn: Connection, job_id: int, status: ExecutionStatus, ms
         .where(jobs.c.id == job_id)
         .values(last_status=status.value, last_duration_ms=ms)
     )
+    bump_jobs_version(conn, job_id=job_id)
 
 
 def mark_started(conn: Connection, execution_id: int, now: datetime) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, type_coerce
+from sqlalchemy import Connection, Row, delete, insert, select, type_coerce, update
 from sqlalchemy.types import NullType
 
 from batchscore.domain.jobs import Execution, ExecutionStatus, Job, JobSpec
-from batchscore.store.tables import executions, jobs
+from batchscore.store.tables import executions, jobs, tenants
 
 
 def _job(row: Row[Any]) -> Job:
@@ -66,6 +66,7 @@ def insert_job(
         )
         .returning(jobs.c.id)
     )
+    bump_jobs_version(conn, tenant)
     job = get_job(conn, tenant, int(result.scalar_one()))
     assert job is not None
     return job
@@ -116,11 +117,34 @@ def get_jobs(conn: Connection, tenant: str, ids: list[int]) -> dict[int, Job]:
 
 def delete_job(conn: Connection, tenant: str, job_id: int) -> bool:
     result = conn.execute(delete(jobs).where(jobs.c.tenant_id == tenant, jobs.c.id == job_id))
+    if result.rowcount:
+        bump_jobs_version(conn, tenant)
     return bool(result.rowcount)
 
 
 def delete_all_jobs(conn: Connection, tenant: str) -> None:
     conn.execute(delete(jobs).where(jobs.c.tenant_id == tenant))
+    bump_jobs_version(conn, tenant)
+
+
+def jobs_version(conn: Connection, tenant: str) -> int:
+    """The tenant's jobs version (0 for an unknown tenant); see :func:`bump_jobs_version`."""
+    found = conn.execute(select(tenants.c.jobs_version).where(tenants.c.id == tenant)).scalar()
+    return int(found or 0)
+
+
+def bump_jobs_version(
+    conn: Connection, tenant: str | None = None, job_id: int | None = None
+) -> None:
+    """Count a change to how a tenant's jobs look in the API (the tenant given, or the tenant of
+    ``job_id``). Call it last in the transaction: job rows are locked before the tenant row."""
+    if tenant is not None:
+        where = tenants.c.id == tenant
+    else:
+        where = (
+            tenants.c.id == select(jobs.c.tenant_id).where(jobs.c.id == job_id).scalar_subquery()
+        )
+    conn.execute(update(tenants).where(where).values(jobs_version=tenants.c.jobs_version + 1))
 
 
 def list_executions(conn: Connection, job_id: int) -> list[Execution]:

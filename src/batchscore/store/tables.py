@@ -64,6 +64,9 @@ tenants = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Bumped in every transaction that changes how the tenant's jobs look in the API (create,
+    # delete, a finished execution), so a job list can be served again while it is unchanged.
+    Column("jobs_version", BigInteger, nullable=False, server_default="0"),
 )
 
 users = Table(
