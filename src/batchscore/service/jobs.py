@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Connection
+
 from batchscore.clock import Clock
 from batchscore.domain.jobs import Execution, Job, JobSpec
 from batchscore.errors import Invalid, NotFound
@@ -115,20 +117,27 @@ class JobService:
             return repo.list_jobs(conn, tenant)
 
     def history(self, tenant: str, job_id: str) -> list[Execution]:
-        job = self.get(tenant, job_id)
         with self.db.read() as conn:
-            return repo.list_executions(conn, job.id)
+            return repo.list_executions(conn, self._job_id(conn, tenant, job_id))
 
     def execution(self, tenant: str, job_id: str, number: str) -> Execution:
-        job = self.get(tenant, job_id)
         parsed = parse_int_id(number)
         found = None
-        if parsed is not None:
-            with self.db.read() as conn:
-                found = repo.get_execution(conn, job.id, parsed)
+        with self.db.read() as conn:
+            job = self._job_id(conn, tenant, job_id)
+            if parsed is not None:
+                found = repo.get_execution(conn, job, parsed)
         if found is None:
             raise execution_not_found(number)
         return found
+
+    @staticmethod
+    def _job_id(conn: Connection, tenant: str, job_id: str) -> int:
+        """The id of the tenant's job ``job_id``, checked in the caller's transaction."""
+        parsed = parse_int_id(job_id)
+        if parsed is None or not repo.job_exists(conn, tenant, parsed):
+            raise job_not_found(job_id)
+        return parsed
 
 
 def _check_mapping(spec: JobSpec, inputs: dict[str, bool]) -> None:

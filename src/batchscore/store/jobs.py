@@ -77,6 +77,11 @@ def get_job(conn: Connection, tenant: str, job_id: int) -> Job | None:
     return _job(row) if row is not None else None
 
 
+def job_exists(conn: Connection, tenant: str, job_id: int) -> bool:
+    query = select(jobs.c.id).where(jobs.c.tenant_id == tenant, jobs.c.id == job_id)
+    return conn.execute(query).first() is not None
+
+
 def list_jobs(
     conn: Connection, tenant: str, limit: int | None = None, offset: int = 0
 ) -> list[Job]:
