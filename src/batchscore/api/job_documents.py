@@ -36,29 +36,51 @@ def encode(content: Any) -> bytes:
     ).encode("utf-8")
 
 
+ListKey = tuple[str, int | None, int]
+"""Tenant, page size, page."""
+
+
 class JobDocuments:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
         self._cache: dict[tuple[str, int], tuple[JobStamp, bytes]] = {}
         self._lock = threading.Lock()
-        self._lists: dict[tuple[str, int | None, int], tuple[int, bytes]] = {}
+        self._lists: dict[ListKey, tuple[int, bytes]] = {}
+        self._building: dict[ListKey, threading.Lock] = {}
 
     def listing(
         self, jobs: JobService, tenant: str, page_size: int | None = None, page: int = 1
     ) -> bytes:
         """The body of ``GET /jobs``: a JSON array of the tenant's jobs in id order."""
-        version = jobs.jobs_version(tenant)
         key = (tenant, page_size, page)
-        hit = self._lists.get(key)
-        if hit is not None and hit[0] == version:
-            return hit[1]
-        body = self._assemble(jobs, tenant, page_size, page)
-        with self._lock:
-            self._lists.pop(key, None)
-            if len(self._lists) >= LISTS:
-                del self._lists[next(iter(self._lists))]
-            self._lists[key] = (version, body)
+        hit = self._fresh(key, jobs.jobs_version(tenant))
+        if hit is not None:
+            return hit
+        # One build per key at a time: requests arriving during a build take its result
+        # instead of all reading the jobs at once (a list changes with every finished run).
+        with self._build_lock(key):
+            version = jobs.jobs_version(tenant)
+            hit = self._fresh(key, version)
+            if hit is not None:
+                return hit
+            body = self._assemble(jobs, tenant, page_size, page)
+            with self._lock:
+                self._lists.pop(key, None)
+                if len(self._lists) >= LISTS:
+                    del self._lists[next(iter(self._lists))]
+                self._lists[key] = (version, body)
         return body
+
+    def _fresh(self, key: ListKey, version: int) -> bytes | None:
+        """The kept body of ``key`` if it was built at ``version`` or later."""
+        hit = self._lists.get(key)
+        return hit[1] if hit is not None and hit[0] >= version else None
+
+    def _build_lock(self, key: ListKey) -> threading.Lock:
+        with self._lock:
+            if len(self._building) > 4 * LISTS:  # keys come from the query string
+                self._building.clear()
+            return self._building.setdefault(key, threading.Lock())
 
     def _assemble(self, jobs: JobService, tenant: str, page_size: int | None, page: int) -> bytes:
         cache = self._cache
