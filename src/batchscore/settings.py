@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     scheduler_interval_s: float = Field(
         default=1.0, gt=0, le=60, description="Seconds between scheduler ticks."
     )
+    scheduler_lookahead_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="Jobs are claimed this far ahead and handed off on their instant, so a "
+        "large batch is written before it is due.",
+    )
     misfire_threshold_s: int = Field(
         default=60, ge=0, description="A fire later than this many seconds is a misfire."
     )

@@ -4,6 +4,7 @@ and exactly-once across several instances."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,9 @@ from batchscore.domain.jobs import ExecutionStatus
 from batchscore.execution.executor import NO_DATA
 from batchscore.scheduling.cron import next_fire_times, parse_cron
 from batchscore.scheduling.scheduler import Scheduler, StartedExecution
+from batchscore.service.background import Background
 from batchscore.service.container import Services
+from batchscore.settings import Settings
 from batchscore.store.db import Database
 from batchscore.store.tables import executions, jobs
 from tests.integration.conftest import World, periodic_job
@@ -381,3 +384,46 @@ def test_lookahead_creates_early_and_hands_off_on_time(
                 .values(status=ExecutionStatus.SUCCESS.value)
             )
     assert [r["jobExecutionStatus"] for r in history(client, admin, job_id)][:5] == ["Success"] * 5
+
+
+def test_the_lookahead_setting_reaches_the_scheduler(
+    services: Services, settings: Settings, clock: FakeClock
+) -> None:
+    assert Background(services).scheduler.lookahead == timedelta(seconds=5)
+    tuned = Services.build(
+        settings.model_copy(update={"scheduler_lookahead_s": 0.5}), services.db, clock
+    )
+    try:
+        assert Background(tuned).scheduler.lookahead == timedelta(seconds=0.5)
+    finally:
+        tuned.close()
+
+
+def test_a_stopped_scheduler_hands_off_what_it_claimed_ahead(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    make_job(client, admin, world, **every_minute(cronExpression="* * * ? * *"))
+    handoff = Collecting()
+    scheduler = Scheduler(services.db, clock, handoff, lookahead=timedelta(seconds=2))
+    assert scheduler.tick().started == ()  # 12:00:01 is claimed ahead
+    clock.advance(1)  # its instant comes while the scheduler is stopping
+    stopped = threading.Event()
+    stopped.set()
+    scheduler.run(stopped)
+    assert [s.scheduled_at.second for s in handoff.items] == [1]
+    assert scheduler.next_release() is None
+
+
+def test_a_stop_gives_up_on_instants_beyond_the_lookahead(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    make_job(client, admin, world, **every_minute(cronExpression="* * * ? * *"))
+    scheduler = Scheduler(services.db, clock, Collecting(), lookahead=timedelta(seconds=2))
+    scheduler.tick()
+    assert scheduler.next_release() is not None
+    stopped = threading.Event()
+    stopped.set()
+    started = time.monotonic()
+    scheduler.run(stopped)  # the fake clock never reaches 12:00:01
+    assert 2 < time.monotonic() - started < 10  # waited out the lookahead, not forever
+    assert scheduler.next_release() is not None  # left to lease recovery

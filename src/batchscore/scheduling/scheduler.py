@@ -119,29 +119,43 @@ class Scheduler:
                 ready.append(heapq.heappop(self._pending)[2])
         if not ready:
             return [], 0
-        # One execution of a job at a time, decided at the fire instant: a fire that meets a
-        # still-running execution of its job is recorded as skipped, never queued.
-        with self.db.write() as conn:
-            busy = repo.running_job_ids(
-                conn,
-                [e.job_id for e in ready],
-                exclude=[e.id for e in ready],
-                scheduled_by=now,
-            )
+        done = 0  # ``ready[:done]`` are dealt with; the rest go back to pending on an error
+        try:
+            # One execution of a job at a time, decided at the fire instant: a fire that meets
+            # a still-running execution of its job is recorded as skipped, never queued.
+            with self.db.read() as conn:
+                busy = repo.running_job_ids(
+                    conn,
+                    [e.job_id for e in ready],
+                    exclude=[e.id for e in ready],
+                    scheduled_by=now,
+                )
+            ready.sort(key=lambda e: e.job_id not in busy)  # skipped first, then handed off
             for execution in ready:
-                if execution.job_id in busy:
-                    message = (
-                        f"The execution for {format_instant(execution.scheduled_at)} was skipped "
-                        "because the previous execution of this job was still running."
-                    )
+                if execution.job_id not in busy:
+                    break
+                message = (
+                    f"The execution for {format_instant(execution.scheduled_at)} was skipped "
+                    "because the previous execution of this job was still running."
+                )
+                # One short transaction per execution, locking rows in the order an executor's
+                # finish does (execution, job, tenant): finishing several in one transaction
+                # deadlocks against executors finishing those jobs' running executions.
+                with self.db.write() as conn:
                     repo.finish_execution(
                         conn, execution.id, ExecutionStatus.WARNING,
                         [*execution.messages, message], now,
                     )  # fmt: skip
-        handed = [e for e in ready if e.job_id not in busy]
+                done += 1
+        except BaseException:
+            with self._pending_lock:  # not lost: released again at the next tick
+                for execution in ready[done:]:
+                    heapq.heappush(self._pending, (execution.scheduled_at, execution.id, execution))
+            raise
+        handed = ready[done:]
         for execution in handed:
             self.handoff.submit(execution)
-        return handed, len(ready) - len(handed)
+        return handed, done
 
     def next_release(self) -> datetime | None:
         with self._pending_lock:
@@ -208,17 +222,21 @@ class Scheduler:
 
     def recover_interrupted(self, now: datetime) -> int:
         """Finish as Failure every running execution whose lease expired (its process died)."""
-        with self.db.write() as conn:
+        with self.db.read() as conn:
             expired = repo.expired_leases(conn, now)
-            for execution_id in expired:
-                repo.finish_execution(
+        recovered = 0
+        for execution_id in expired:
+            # One transaction each, in the lock order of an executor's finish (see
+            # ``_release``); one finished meanwhile is left alone (``finish_execution`` checks).
+            with self.db.write() as conn:
+                recovered += repo.finish_execution(
                     conn,
                     execution_id,
                     ExecutionStatus.FAILURE,
                     ["The execution was interrupted: the process running it stopped."],
                     now,
                 )
-        return len(expired)
+        return recovered
 
     def prune(self, now: datetime) -> int:
         """Delete executions older than the retention period, at most once an hour."""
@@ -253,3 +271,17 @@ class Scheduler:
             if upcoming is not None:
                 wait = min(wait, (upcoming - self.clock.now()).total_seconds())
             stop.wait(max(wait, 0.001))
+        self._drain()
+
+    def _drain(self) -> None:
+        """Hand off the executions claimed ahead on their instants (at most ``lookahead``
+        away) after a stop: they belong to this instance, and a graceful stop loses no fire."""
+        deadline = time.monotonic() + self.lookahead.total_seconds() + 1.0
+        pause = threading.Event()
+        while (upcoming := self.next_release()) is not None and time.monotonic() < deadline:
+            pause.wait(min(max((upcoming - self.clock.now()).total_seconds(), 0.0), 0.5))
+            try:
+                self.release(self.clock.now())
+            except Exception:  # their leases expire and recovery ends them as interrupted
+                log.exception("handing off executions claimed ahead failed")
+                return

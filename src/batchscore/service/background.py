@@ -23,6 +23,7 @@ class Background:
             retention=(
                 timedelta(days=settings.retention_days) if settings.retention_days else None
             ),
+            lookahead=timedelta(seconds=settings.scheduler_lookahead_s),
         )
         self.interval = settings.scheduler_interval_s
         self._stop = threading.Event()
