@@ -76,7 +76,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
-def start_batchscore(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_batchscore(workdir: Path, processes: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
@@ -86,6 +86,8 @@ def start_batchscore(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
         "BATCHSCORE_ADMIN_PASSWORD": PASSWORD,
         "BATCHSCORE_LOG_LEVEL": "WARNING",
         "BATCHSCORE_SCHEDULER_INTERVAL_S": "0.5",
+        "BATCHSCORE_API_PROCESSES": str(processes),
+        "BATCHSCORE_VAR_DIR": str(workdir / "var"),
     }
     cli = Path(sys.executable).with_name("batchscore")
     log = (workdir / "serve.log").open("wb")
@@ -95,7 +97,7 @@ def start_batchscore(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, base
 
 
-def start_bare(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_bare(workdir: Path, processes: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     (workdir / "bare_app.py").write_text(BARE_APP)
     port = free_port()
     proc = subprocess.Popen(
@@ -109,6 +111,8 @@ def start_bare(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
             "--log-level",
             "warning",
             "--no-access-log",
+            "--workers",
+            str(processes),
         ],
         cwd=workdir,
     )
@@ -322,15 +326,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--profile", type=Path, help="py-spy top-functions output of the server")
     parser.add_argument("--client", choices=["httpx", "wrk"], default="httpx")
+    parser.add_argument("--processes", type=int, default=1, help="BATCHSCORE_API_PROCESSES")
     args = parser.parse_args()
     if args.client == "wrk" and shutil.which("wrk") is None:
         raise SystemExit("--client wrk needs wrk on PATH (apt-get install wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="batchscore-load-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        server, base = start_batchscore(workdir)
+        server, base = start_batchscore(workdir, args.processes)
         procs.append(server)
-        bare, bare_base = start_bare(workdir)
+        bare, bare_base = start_bare(workdir, args.processes)
         procs.append(bare)
         t0 = time.perf_counter()
         device, target = seed(base, args.jobs)

@@ -55,6 +55,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     from batchscore.api.app import create_app
     from batchscore.demo.seed import Simulator, seed_demo
     from batchscore.service.users import ensure_first_admin
+    from batchscore.web.session import load_secret
 
     configure_logging(settings.log_level, settings.log_json)
     services = _services(settings)
@@ -81,15 +82,30 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
             f"try: curl -u {admin.user}:PASSWORD {bind}/service/zementis/job/{content.job}/history",
             soft_wrap=True,
         )
+    bind_host = host or settings.host
+    bind_port = port if port is not None else settings.port
+    if settings.api_processes > 1:
+        load_secret(settings.var_dir)  # made once here, not raced by the processes
+        services.close()
+        try:
+            uvicorn.run(
+                "batchscore.api.process:worker_app",
+                factory=True,
+                workers=settings.api_processes,
+                host=bind_host,
+                port=bind_port,
+                log_config=None,
+                access_log=False,
+            )
+        finally:
+            if simulator is not None:
+                simulator.stop()
+        return
     background = Background(services)
     background.start(scheduler=settings.scheduler)
     try:
         uvicorn.run(
-            create_app(services),
-            host=host or settings.host,
-            port=port if port is not None else settings.port,
-            log_config=None,
-            access_log=False,
+            create_app(services), host=bind_host, port=bind_port, log_config=None, access_log=False
         )
     finally:
         if simulator is not None:

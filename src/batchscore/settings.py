@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="HTTP port.")
+    api_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="`serve` processes sharing the port (each with its own scheduler loop and "
+        "executor); one per core serves the most requests.",
+    )
     default_tenant: str = Field(
         default="default", description="Tenant of users who log in as plain `user`."
     )

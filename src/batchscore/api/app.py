@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,15 +22,18 @@ from batchscore.api.schemas import JobIn
 from batchscore.domain.roles import Principal
 from batchscore.service.container import Services
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
 DESCRIPTION = """batchscore scores PMML and ONNX models on IoT measurement data, on schedules.
 The Jobs and Models APIs under `/service/zementis` are wire-compatible with the Cumulocity IoT
 Machine Learning Engine (Zementis). Authenticate with HTTP Basic: `tenant/user:password` or
 `user:password`."""
 
 
-def create_app(svc: Services) -> FastAPI:
+def create_app(svc: Services, lifespan: Lifespan | None = None) -> FastAPI:
     """Build the ASGI app around already-wired services."""
     app = FastAPI(
+        lifespan=lifespan,
         title="batchscore",
         version=__version__,
         description=DESCRIPTION,

@@ -50,11 +50,21 @@ def load_secret(var_dir: Path) -> bytes:
             data = path.read_bytes()
             if len(data) >= 32:
                 return data
+            path.unlink()  # a truncated key from an interrupted write
         var_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_bytes(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Written under a temporary name and linked into place: of processes starting
+        # together on one var_dir, the first key wins and every process reads that one.
+        partial = var_dir / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(key)
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            key = path.read_bytes()
+        finally:
+            partial.unlink()
         return key
     except OSError as exc:
         log.warning("console session key not persisted (%s); sessions end on restart", exc)

@@ -1,0 +1,42 @@
+"""The app of one ``serve`` process among several (``BATCHSCORE_API_PROCESSES`` > 1).
+
+``batchscore serve`` migrates the database, creates the first admin and the demo content once,
+then uvicorn starts the processes; each builds its services from the environment and runs its
+own scheduler loop and executor, the same as several ``serve`` instances on one database (the
+claims make every fire happen exactly once whichever process claims it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from batchscore.api.app import create_app
+from batchscore.clock import SystemClock
+from batchscore.logs import configure_logging
+from batchscore.service.background import Background
+from batchscore.service.container import Services
+from batchscore.settings import Settings
+from batchscore.store.db import Database
+
+
+def worker_app() -> FastAPI:
+    """uvicorn's app factory for one process (``factory=True``)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    services = Services.build(settings, Database.from_url(settings.database_url), SystemClock())
+    background = Background(services)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        background.start(scheduler=settings.scheduler)
+        try:
+            yield
+        finally:
+            background.stop()
+            services.close()
+            services.db.dispose()
+
+    return create_app(services, lifespan=lifespan)
