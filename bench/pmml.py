@@ -1,6 +1,10 @@
 """PMML scoring benchmark: batchscore's evaluator vs scikit-learn (and JPMML if available).
 
-Run: ``.venv/bin/python bench/pmml.py [--rows N]``. Single-threaded by construction.
+Run: ``.venv/bin/python bench/pmml.py [--rows N] [--models svc_rbf,knn_2000]``.
+Single-threaded by construction. The models are the four of the shared bench folder plus an
+SVM, a k-NN and a GeneralRegression model fitted at bench time (``bench/pmml_models.py``,
+cached in ``bench/.cache/``). Our first 1,000 rows are checked against JPMML's: the stored
+file for the shared models, else JPMML's output in the same run.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import argparse  # noqa: E402
 import csv  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import shutil  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -29,10 +35,21 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pmml_models import COLUMNS, BenchModel, extra_models  # noqa: E402
+
+from batchscore.errors import ModelError  # noqa: E402
 from batchscore.runtime.pmml import PmmlEngine  # noqa: E402
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "pmml" / "bench"
 CASES = BENCH.parent / "cases"
+
+JPMML_BATCH = 20_000
+"""Rows per JPMML ``evaluateAll`` call."""
+
+Table = tuple[list[str], list[list[str]]]
+"""A header and rows of cells in the expected-file format ("" = missing)."""
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -44,88 +61,168 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
     return min(times)
 
 
-def check_first_rows(outputs: dict[str, Any], path: Path) -> str:
+def shared_models() -> list[BenchModel]:
+    manifest = json.loads((BENCH / "manifest.json").read_text())
+    assert tuple(manifest["columns"]) == COLUMNS
+    return [
+        BenchModel(
+            entry["name"],
+            BENCH / entry["pmml"],
+            BENCH / entry["sklearn_pickle"],
+            entry["sklearn_methods"][0],
+            tuple(entry["sklearn_feature_order"]),
+            tuple(entry["pmml_inputs"]),
+            entry["source"],
+            BENCH / entry["jpmml_expected_first_1000_rows"],
+        )
+        for entry in manifest["models"]
+    ]
+
+
+def read_table(path: Path) -> Table:
     with path.open(newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader)
-        rows = list(reader)
+        return header, list(reader)
+
+
+def cell(value: Any) -> str:
+    """A JPMML output value in the expected-file format (as ``scripts/jpmml_expected.py``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+def check_first_rows(outputs: dict[str, Any], expected: Table) -> str:
+    header, rows = expected
+    rows = rows[: min(len(v) for v in outputs.values())]
     bad = 0
     for j, name in enumerate(header):
         got = outputs[name]
         for i, row in enumerate(rows):
-            expected = row[j]
+            wanted_text = row[j]
             value = got[i]
-            if expected in ("true", "false"):
-                ok = value is (expected == "true")
+            if wanted_text in ("true", "false"):
+                ok = value is (wanted_text == "true")
+            elif wanted_text == "":
+                ok = value is None or (isinstance(value, float) and math.isnan(value))
             else:
                 try:
-                    wanted = float(expected)
+                    wanted = float(wanted_text)
                     ok = abs(float(value) - wanted) <= max(1e-9 * abs(wanted), 1e-12)
-                except ValueError:
-                    ok = value == expected
+                except (TypeError, ValueError):
+                    ok = value == wanted_text
             bad += not ok
     return "exact" if bad == 0 else f"{bad} cells differ"
 
 
-def sklearn_timer(entry: dict[str, Any], frame: np.ndarray) -> tuple[str, float] | None:
+def sklearn_timer(model: BenchModel, frame: np.ndarray) -> float | None:
     if importlib.util.find_spec("sklearn") is None or importlib.util.find_spec("joblib") is None:
         return None
     import joblib
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pickles from scikit-learn 1.9.0
-        estimator = joblib.load(BENCH / entry["sklearn_pickle"])
-    x = frame[:, : len(entry["sklearn_feature_order"])]
-    method = entry["sklearn_methods"][0]
+        estimator = joblib.load(model.sklearn_pickle)
+    x = frame[:, [COLUMNS.index(name) for name in model.sklearn_features]]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return method, best_of(lambda: getattr(estimator, method)(x))
+        warnings.simplefilter("ignore")  # feature names: fitted on a DataFrame, timed on arrays
+        return best_of(lambda: getattr(estimator, model.sklearn_method)(x))
 
 
-def jpmml_timer(entry: dict[str, Any], columns: dict[str, np.ndarray]) -> float | None:
-    if shutil.which("java") is None or importlib.util.find_spec("jpmml_evaluator") is None:
-        return None
+def jpmml_available() -> bool:
+    java = shutil.which("java") is not None
+    return java and importlib.util.find_spec("jpmml_evaluator") is not None
+
+
+def jpmml_run(
+    model: BenchModel, columns: dict[str, np.ndarray], rows: int
+) -> tuple[float, int, Table]:
+    """JPMML's time for the first ``rows`` rows on one thread (scored in batches: 100,000
+    k-NN rows at once exhaust the default Java heap), the rows timed, and its output for the
+    first 1,000."""
     import pandas  # jpmml_evaluator works on DataFrames
     from jpmml_evaluator import make_evaluator
 
-    evaluator = make_evaluator(str(BENCH / entry["pmml"])).verify()
-    frame = pandas.DataFrame({k: columns[k] for k in entry["pmml_inputs"]})
-    return best_of(lambda: evaluator.evaluateAll(frame), repeat=1)
+    evaluator = make_evaluator(str(model.pmml)).verify()
+    frame = pandas.DataFrame({k: columns[k][:rows] for k in model.pmml_inputs})
+    n = frame.shape[0]
+    first: list[Any] = []
+    seconds = 0.0
+    for start in range(0, n, JPMML_BATCH):
+        batch = frame.iloc[start : start + JPMML_BATCH]
+        begin = time.perf_counter()
+        result = evaluator.evaluateAll(batch, parallelism=1)  # its default: all cores
+        seconds += time.perf_counter() - begin
+        if not first:
+            first.append(result)
+    header = [c for c in first[0].columns if isinstance(c, str)]
+    table = [[cell(v) for v in row] for row in first[0][header].head(1000).itertuples(index=False)]
+    return seconds, n, (header, table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument(
+        "--models",
+        help="comma-separated model names (default: all), e.g. svc_rbf,knn_2000,glm_poisson",
+    )
+    parser.add_argument(
+        "--jpmml-rows",
+        type=int,
+        help="time JPMML on the first N rows only (default: all; its k-NN takes minutes)",
+    )
     args = parser.parse_args()
-    manifest = json.loads((BENCH / "manifest.json").read_text())
-    frame = np.loadtxt(BENCH / "bench_input.csv", delimiter=",", skiprows=1)[: args.rows]
-    columns = {name: frame[:, j].copy() for j, name in enumerate(manifest["columns"])}
+    wanted = set(args.models.split(",")) if args.models else None
+    everything = np.loadtxt(BENCH / "bench_input.csv", delimiter=",", skiprows=1)
+    frame = everything[: args.rows]
+    columns = {name: frame[:, j].copy() for j, name in enumerate(COLUMNS)}
+    models = [m for m in shared_models() if wanted is None or m.name in wanted]
+    models += extra_models(everything, wanted)
+    if wanted is not None and wanted - {m.name for m in models}:
+        parser.error(f"unknown models: {', '.join(sorted(wanted - {m.name for m in models}))}")
     n = frame.shape[0]
     engine = PmmlEngine()
+    jpmml = jpmml_available()
     print(f"{n} rows, single thread")
     print(
         f"{'model':14s} {'ours rows/s':>12s} {'sklearn':>12s} {'ratio':>7s} {'jpmml':>10s} "
-        f"{'vs jpmml':>9s}  first 1000 rows"
+        f"{'vs jpmml':>9s}  first 1000 rows vs JPMML"
     )
-    for entry in manifest["models"]:
-        model = engine.load((BENCH / entry["pmml"]).read_bytes())
-        inputs = {k: columns[k] for k in entry["pmml_inputs"]}
-        ours = best_of(lambda: model.score(inputs))  # noqa: B023
-        first = model.score({k: v[:1000] for k, v in inputs.items()})
-        check = check_first_rows(first, BENCH / entry["jpmml_expected_first_1000_rows"])
-        sk = sklearn_timer(entry, frame)
-        jp = jpmml_timer(entry, columns)
-        sk_text = f"{n / sk[1]:12.0f}" if sk else f"{'n/a':>12s}"
-        ratio = f"{sk[1] / ours:7.2f}" if sk else f"{'n/a':>7s}"
-        jp_text = f"{n / jp:10.0f}" if jp else f"{'n/a':>10s}"
-        jp_ratio = f"{jp / ours:9.1f}" if jp else f"{'n/a':>9s}"
-        print(
-            f"{entry['name']:14s} {n / ours:12.0f} {sk_text} {ratio} {jp_text} {jp_ratio}  {check}"
-        )
-    if importlib.util.find_spec("jpmml_evaluator") is None or shutil.which("java") is None:
+    for model in models:
+        ours, first, check = None, None, "n/a"
+        try:
+            compiled = engine.load(model.pmml.read_bytes())
+        except ModelError as exc:
+            check = f"not scored: {exc}"
+        else:
+            inputs = {k: columns[k] for k in model.pmml_inputs}
+            ours = best_of(lambda: compiled.score(inputs))  # noqa: B023
+            first = compiled.score({k: v[:1000] for k, v in inputs.items()})
+        sk = sklearn_timer(model, frame)
+        jp_rate, expected = None, None
+        if jpmml:
+            seconds, timed, expected = jpmml_run(model, columns, args.jpmml_rows or n)
+            jp_rate = timed / seconds
+        if model.expected_first_1000 is not None:
+            expected = read_table(model.expected_first_1000)
+        if first is not None and expected is not None:
+            check = check_first_rows(first, expected)
+        ours_text = f"{n / ours:12.0f}" if ours else f"{'n/a':>12s}"
+        sk_text = f"{n / sk:12.0f}" if sk else f"{'n/a':>12s}"
+        ratio = f"{sk / ours:7.2f}" if sk and ours else f"{'n/a':>7s}"
+        jp_text = f"{jp_rate:10.0f}" if jp_rate else f"{'n/a':>10s}"
+        jp_ratio = f"{n / ours / jp_rate:9.1f}" if jp_rate and ours else f"{'n/a':>9s}"
+        print(f"{model.name:14s} {ours_text} {sk_text} {ratio} {jp_text} {jp_ratio}  {check}")
+    if not jpmml:
         print("JPMML-Evaluator: skipped (needs `java` and the jpmml_evaluator package).")
     big = CASES / "big_forest" / "model.pmml"
-    if big.exists():
+    if big.exists() and wanted is None:
         data = big.read_bytes()
         load = best_of(lambda: engine.load(data), repeat=1)
         print(f"big_forest load: {load:.2f} s ({len(data) / 1e6:.1f} MB)")

@@ -17,6 +17,9 @@ SPARSE_TAGS = ("REAL-SparseArray", "INT-SparseArray")
 CHUNK_CELLS = 1 << 21
 """Rows are processed in chunks so that a [rows x vectors] block has about this many cells."""
 
+CACHE_CELLS = 1 << 16
+"""Cells (512 KiB of float64) of a block meant to stay in cache while a chunk is processed."""
+
 
 def find_array(element: etree._Element) -> etree._Element | None:
     for candidate in element:
@@ -56,8 +59,13 @@ def real_array(element: etree._Element, size: int | None = None) -> F64:
     return values
 
 
-def chunks(n: int, width: int) -> Iterator[slice]:
-    """Row slices such that ``rows x width`` stays near :data:`CHUNK_CELLS`."""
-    step = max(1, CHUNK_CELLS // max(width, 1))
+def chunk_rows(width: int, cells: int = CHUNK_CELLS) -> int:
+    """The rows of a chunk such that ``rows x width`` stays near ``cells``."""
+    return max(1, cells // max(width, 1))
+
+
+def chunks(n: int, width: int, cells: int = CHUNK_CELLS) -> Iterator[slice]:
+    """Row slices such that ``rows x width`` stays near ``cells``."""
+    step = chunk_rows(width, cells)
     for start in range(0, n, step):
         yield slice(start, min(n, start + step))

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.arrays import chunks
+from batchscore.runtime.pmml.arrays import chunk_rows, chunks
 from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import (
@@ -38,6 +38,11 @@ from batchscore.runtime.pmml.plan import Environment, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult
 from batchscore.runtime.pmml.transforms import inline_table
 from batchscore.runtime.pmml.xml import attr, child, children, float_attr, require_attr
+
+CHUNK_CELLS = 1 << 18
+"""Cells of the [rows x instances] distance block of a chunk of rows (2 MiB, cache-sized)."""
+SMALL_DEPTH = 16
+"""Up to this many ranks, neighbours are found by repeated argmin instead of a sort."""
 
 CATEGORICAL = frozenset({"majorityVote", "weightedMajorityVote"})
 CONTINUOUS = frozenset({"average", "weightedAverage", "median"})
@@ -81,14 +86,15 @@ class KnnPlan(ModelPlan):
 
     def _evaluate(self, ctx: Context) -> ModelResult:
         x = self._matrix(ctx)
-        depth = min(max(self.k, self.ranks_wanted), self.instances.shape[0])
+        width = self.instances.shape[0]
+        depth = min(max(self.k, self.ranks_wanted), width)
         order = np.empty((ctx.n, depth), dtype=np.intp)
         near = np.empty((ctx.n, depth))
-        for rows in chunks(ctx.n, self.instances.shape[0]):
-            d = distances(self.measure, self.compares, x[rows], self.instances)
-            ranked = np.argsort(nearest_first(d, self.measure), axis=1, kind="stable")[:, :depth]
-            order[rows] = ranked
-            near[rows] = np.take_along_axis(d, ranked, axis=1)
+        block = np.empty((chunk_rows(width, CHUNK_CELLS), width))
+        for rows in chunks(ctx.n, width, CHUNK_CELLS):
+            out = block[: rows.stop - rows.start]
+            d = distances(self.measure, self.compares, x[rows], self.instances, out=out)
+            order[rows], near[rows] = _nearest(d, depth, self.measure)
         undefined = np.isnan(near[:, 0]) | ctx.invalid
         neighbours = order[:, : self.k]
         value = self._score(neighbours, near[:, : self.k])
@@ -139,6 +145,36 @@ class KnnPlan(ModelPlan):
         best = np.argmax(np.where(tied, rank[None, :], -1.0), axis=1)
         predicted: Column = np.array(classes, dtype=object)[best]
         return predicted
+
+
+def _nearest(d: F64, depth: int, measure: Measure) -> tuple[npt.NDArray[np.intp], F64]:
+    """The ``depth`` nearest references per row and their distances, in the order of a stable
+    sort of :func:`nearest_first` (ties in table order).
+
+    For a few neighbours, ``depth`` passes of argmin (the first minimum, so ties keep table
+    order), each marking its pick with +inf in ``d`` (restored at the end); rows whose pick is
+    NaN or infinite, where marks and values could be confused, get the stable sort.
+    """
+    if depth > SMALL_DEPTH:
+        ranked = np.argsort(nearest_first(d, measure), axis=1, kind="stable")[:, :depth]
+        return ranked, np.take_along_axis(d, ranked, axis=1)
+    pick = np.argmin if measure.is_distance else np.argmax
+    mark = np.inf if measure.is_distance else -np.inf
+    rows = np.arange(d.shape[0])
+    ranked = np.empty((d.shape[0], depth), dtype=np.intp)
+    near = np.empty((d.shape[0], depth))
+    for r in range(depth):
+        best = pick(d, axis=1)
+        ranked[:, r] = best
+        near[:, r] = d[rows, best]
+        d[rows, best] = mark
+    for r in reversed(range(depth)):  # a re-picked mark is restored before the value
+        d[rows, ranked[:, r]] = near[:, r]
+    odd = ~np.isfinite(near).all(axis=1)
+    if odd.any():
+        ranked[odd] = np.argsort(nearest_first(d[odd], measure), axis=1, kind="stable")[:, :depth]
+        near[odd] = np.take_along_axis(d[odd], ranked[odd], axis=1)
+    return ranked, near
 
 
 def _encode(column: Column, codes: dict[str, float]) -> F64:

@@ -78,18 +78,19 @@ def parse_field_compare(element: etree._Element, measure: Measure) -> FieldCompa
     return FieldCompare(float_attr(element, "fieldWeight", 1.0), function, scale)
 
 
-def _inner(compare: FieldCompare, x: F64, y: F64) -> F64:
-    """The comparison of one field: x [rows, 1] against y [1, refs]."""
+def _inner(compare: FieldCompare, x: F64, y: F64, out: F64) -> None:
+    """The comparison of one field, x [rows, 1] against y [1, refs], into ``out``."""
     if compare.function == "absDiff":
-        return np.abs(x - y)
-    if compare.function == "gaussSim":
+        np.subtract(x, y, out=out)
+        np.abs(out, out=out)
+    elif compare.function == "gaussSim":
         scale = compare.scale if compare.scale is not None else 1.0
         z = x - y
-        return np.exp(-math.log(2.0) * np.power(z, 2.0) / math.pow(scale, 2.0))
-    equal = x == y
-    if compare.function == "delta":
-        return np.where(equal, 0.0, 1.0)
-    return np.where(equal, 1.0, 0.0)
+        out[...] = np.exp(-math.log(2.0) * np.power(z, 2.0) / math.pow(scale, 2.0))
+    elif compare.function == "delta":
+        out[...] = np.where(x == y, 0.0, 1.0)
+    else:
+        out[...] = np.where(x == y, 1.0, 0.0)
 
 
 def distances(
@@ -98,9 +99,11 @@ def distances(
     x: F64,
     refs: F64,
     adjust_weights: F64 | None = None,
+    out: F64 | None = None,
 ) -> F64:
     """[rows, refs] distances (or similarities) of input rows ``x`` [rows, fields] (NaN =
-    missing) to reference rows ``refs`` [refs, fields]."""
+    missing) to reference rows ``refs`` [refs, fields]. Distances are computed in place, into
+    ``out`` if given (a [rows, refs] buffer, for callers that chunk rows to stay in cache)."""
     if not measure.is_distance:
         return _similarities(measure, x, refs)
     rows = x.shape[0]
@@ -112,25 +115,33 @@ def distances(
     present = np.zeros(rows)
     for j in range(x.shape[1]):
         present += np.where(missing[:, j], 0.0, weights[j])
+    chebychev = measure.name == "chebychev"
+    acc = np.empty((rows, refs.shape[0])) if out is None else out
+    term = np.empty_like(acc)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         adjustment = total / present
-        acc = np.zeros((rows, refs.shape[0]))
-        if measure.name == "chebychev":
-            acc.fill(-np.inf)
+        acc.fill(-np.inf if chebychev else 0.0)
         for j, compare in enumerate(fields):
-            inner = _inner(compare, x[:, j, None], refs[None, :, j])
-            term = compare.weight * (inner if measure.p == 1.0 else np.power(inner, measure.p))
-            term[missing[:, j]] = 0.0 if measure.name != "chebychev" else -np.inf
-            if measure.name == "chebychev":
-                acc = np.maximum(acc, term)
+            if compare.function == "absDiff" and measure.p == 2.0:
+                np.subtract(x[:, j, None], refs[None, :, j], out=term)  # squared: abs is moot
             else:
-                acc += term
-        if measure.name == "chebychev":
-            return acc * adjustment[:, None]
-        scaled = acc * adjustment[:, None]
-        if measure.name == "squaredEuclidean" or measure.p == 1.0:
-            return scaled
-        return np.power(scaled, 1.0 / measure.p)
+                _inner(compare, x[:, j, None], refs[None, :, j], term)
+            if measure.p != 1.0:
+                np.power(term, measure.p, out=term)
+            if compare.weight != 1.0:  # 1.0 * t == t: skipping it is exact
+                np.multiply(compare.weight, term, out=term)
+            absent = missing[:, j]
+            if absent.any():
+                term[absent] = -np.inf if chebychev else 0.0
+            if chebychev:
+                np.maximum(acc, term, out=acc)
+            else:
+                np.add(acc, term, out=acc)
+        if not np.all(adjustment == 1.0):  # as above
+            np.multiply(acc, adjustment[:, None], out=acc)
+        if not chebychev and measure.name != "squaredEuclidean" and measure.p != 1.0:
+            np.power(acc, 1.0 / measure.p, out=acc)
+        return acc
 
 
 def _similarities(measure: Measure, x: F64, refs: F64) -> F64:

@@ -1,8 +1,11 @@
 """SupportVectorMachineModel: kernel machines over a VectorDictionary.
 
-Kernels are evaluated as [rows x support vectors] blocks (rows chunked). Dot products and
-squared distances accumulate feature by feature, the order JPMML sums them in, so kernel
-values agree with JPMML's to the last bits but for ``exp`` / ``tanh`` / ``pow``.
+Kernels are evaluated as [support vectors x rows] blocks: rows in chunks of
+:data:`CHUNK_ROWS`, support vectors in slabs small enough for a block to stay in cache, with
+in-place ufuncs into preallocated buffers (the inner loops run along rows). Dot products and
+squared distances accumulate feature by feature, the order JPMML sums them in, so kernel values
+agree with JPMML's to the last bits but for ``exp`` / ``tanh`` / ``pow``; each machine's
+decision sums its coefficient-weighted kernel values slab by slab (a BLAS product per slab).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numpy.typing as npt
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.arrays import chunks, real_array
+from batchscore.runtime.pmml.arrays import CACHE_CELLS, real_array
 from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import F64, Scalar, missing_mask, parse_scalar
@@ -24,6 +27,9 @@ from batchscore.runtime.pmml.plan import Environment, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
 from batchscore.runtime.pmml.xml import attr, child, children, float_attr, require_attr
+
+CHUNK_ROWS = 4096
+"""Input rows per chunk: the kernel's ufuncs loop along rows, so long rows run fast."""
 
 KERNELS = {
     "LinearKernelType": "linear",
@@ -40,22 +46,33 @@ class Kernel:
     coef0: float = 1.0
     degree: float = 1.0
 
-    def block(self, x: F64, vectors: F64) -> F64:
-        """Kernel values [rows, vectors] for input rows ``x`` [rows, features]."""
-        acc = np.zeros((x.shape[0], vectors.shape[0]))
+    def block(self, x_t: F64, vectors: F64, out: F64, scratch: F64) -> F64:
+        """Kernel values [vectors, rows] of input rows ``x_t`` [features, rows] and support
+        vectors ``vectors`` [vectors, features], written into ``out`` (``scratch`` is a
+        buffer of the same shape)."""
+        if x_t.shape[0] == 0:
+            out.fill(0.0)
         with np.errstate(over="ignore", invalid="ignore"):
+            for j in range(x_t.shape[0]):
+                term = out if j == 0 else scratch
+                if self.kind == "rbf":
+                    np.subtract(x_t[j], vectors[:, j, None], out=term)
+                    np.multiply(term, term, out=term)
+                else:
+                    np.multiply(x_t[j], vectors[:, j, None], out=term)
+                if j > 0:
+                    np.add(out, scratch, out=out)
             if self.kind == "rbf":
-                for j in range(x.shape[1]):
-                    diff = x[:, j, None] - vectors[None, :, j]
-                    acc += diff * diff
-                return np.exp(-acc * self.gamma)
-            for j in range(x.shape[1]):
-                acc += x[:, j, None] * vectors[None, :, j]
-            if self.kind == "linear":
-                return acc
-            if self.kind == "polynomial":
-                return np.power(acc * self.gamma + self.coef0, self.degree)
-            return np.tanh(acc * self.gamma + self.coef0)
+                np.multiply(out, -self.gamma, out=out)
+                np.exp(out, out=out)
+            elif self.kind != "linear":
+                np.multiply(out, self.gamma, out=out)
+                np.add(out, self.coef0, out=out)
+                if self.kind == "polynomial":
+                    np.power(out, self.degree, out=out)
+                else:
+                    np.tanh(out, out=out)
+        return out
 
 
 def parse_kernel(element: etree._Element) -> Kernel:
@@ -83,6 +100,10 @@ class Machine:
     threshold: float
 
 
+Piece = tuple[int, slice | npt.NDArray[np.intp], F64]
+"""A machine's share of a slab: machine index, block rows, their coefficients."""
+
+
 class SvmPlan(ModelPlan):
     def __init__(
         self,
@@ -102,6 +123,7 @@ class SvmPlan(ModelPlan):
         self.method = method
         self.alternate_binary = alternate_binary
         self.target = target
+        self._slab_cache: dict[int, list[tuple[F64, list[Piece]]]] = {}
 
     def _inputs(self, ctx: Context) -> tuple[F64, np.ndarray]:
         x = np.empty((ctx.n, len(self.features)))
@@ -121,16 +143,60 @@ class SvmPlan(ModelPlan):
         """Per machine decision values [rows, machines] (NaN for rows with a missing input)."""
         x, missing = self._inputs(ctx)
         out = np.empty((ctx.n, len(self.machines)))
-        for rows in chunks(ctx.n, self.vectors.shape[0] + 1):
-            block = self.kernel.block(x[rows], self.vectors) if self.vectors.size else None
+        if self.vectors.size == 0:
             for k, machine in enumerate(self.machines):
-                if block is None or machine.vectors.size == 0:
-                    value = x[rows] @ machine.coefficients
-                else:
-                    value = block[:, machine.vectors.astype(np.intp)] @ machine.coefficients
-                out[rows, k] = value + machine.intercept
+                out[:, k] = x @ machine.coefficients + machine.intercept
+            out[missing] = np.nan
+            return out
+        x_t = np.ascontiguousarray(x.T)
+        step = max(1, min(ctx.n, CHUNK_ROWS))
+        fit = max(1, CACHE_CELLS // step)
+        width = min(self.vectors.shape[0], 1 << (fit.bit_length() - 1))  # few distinct slabs
+        slabs = self._slabs(width)
+        acc = np.zeros((len(self.machines), ctx.n))
+        block = np.empty(width * step)
+        scratch = np.empty(width * step)
+        gathered = np.empty(width * step)
+        for start in range(0, ctx.n, step):
+            rows = slice(start, min(ctx.n, start + step))
+            m = rows.stop - rows.start
+            for vectors, pieces in slabs:
+                w = vectors.shape[0]
+                values = self.kernel.block(
+                    x_t[:, rows],
+                    vectors,
+                    block[: w * m].reshape(w, m),
+                    scratch[: w * m].reshape(w, m),
+                )
+                for k, used, coefficients in pieces:
+                    if isinstance(used, slice):
+                        acc[k, rows] += coefficients @ values[used]
+                    else:
+                        taken = gathered[: used.size * m].reshape(used.size, m)
+                        np.take(values, used, axis=0, out=taken, mode="clip")
+                        acc[k, rows] += coefficients @ taken
+        for k, machine in enumerate(self.machines):
+            out[:, k] = acc[k] + machine.intercept
         out[missing] = np.nan
         return out
+
+    def _slabs(self, width: int) -> list[tuple[F64, list[Piece]]]:
+        """The support vectors in slabs of ``width``, each with the machines' share of it."""
+        cached = self._slab_cache.get(width)
+        if cached is not None:
+            return cached
+        slabs = []
+        for start in range(0, self.vectors.shape[0], width):
+            stop = min(self.vectors.shape[0], start + width)
+            pieces = []
+            for k, machine in enumerate(self.machines):
+                inside = (machine.vectors >= start) & (machine.vectors < stop)
+                if inside.any():
+                    used = _slab_rows(machine.vectors[inside] - start)
+                    pieces.append((k, used, machine.coefficients[inside]))
+            slabs.append((self.vectors[start:stop], pieces))
+        self._slab_cache[width] = slabs
+        return slabs
 
     def _evaluate(self, ctx: Context) -> ModelResult:
         values = self.decisions(ctx)
@@ -174,6 +240,13 @@ class SvmPlan(ModelPlan):
         alternate = index[machine.alternate or ""]
         chosen = np.where(value < machine.threshold, target, alternate)
         return chosen, np.isnan(value)
+
+
+def _slab_rows(indices: npt.NDArray[np.int64]) -> slice | npt.NDArray[np.intp]:
+    """Block rows of a machine's vectors in a slab: a slice if they are consecutive."""
+    if indices.size and np.array_equal(indices, np.arange(indices[0], indices[0] + indices.size)):
+        return slice(int(indices[0]), int(indices[0]) + indices.size)
+    return indices.astype(np.intp)
 
 
 def _features(element: etree._Element, scope: Scope) -> list[tuple[Expr, Scalar | None]]:
