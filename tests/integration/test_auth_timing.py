@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from batchscore.domain.roles import Role
+from batchscore.errors import Unauthorized
 from batchscore.passwords import configure_hashing
+from batchscore.service import auth as auth_module
 from batchscore.service.container import Services
 from batchscore.service.users import add_user
 from batchscore.settings import Settings
 from batchscore.testing import basic_auth
+from tests.conftest import PASSWORD
 
 BASE = "/service/zementis"
 KNOWN = ["alice", "bob"]
@@ -138,3 +142,40 @@ def test_every_published_route_needs_credentials(
         r = client.request(method, path)
         assert r.status_code == 401, (method, path, r.status_code)
         assert r.headers["www-authenticate"] == 'Basic realm="batchscore"'
+
+
+def test_an_expired_login_is_verified_once_for_its_concurrent_requests(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a busy client's cached login expires, its concurrent requests share one argon2 run
+    (a herd of verifications stalled the whole API for seconds in bench/load.py)."""
+    calls: list[float] = []
+    real = auth_module.verify_password
+
+    def counted(stored: str | None, password: str) -> bool:
+        calls.append(time.monotonic())
+        time.sleep(0.05)  # long enough for every thread to miss the cache meanwhile
+        return real(stored, password)
+
+    monkeypatch.setattr(auth_module, "verify_password", counted)
+    header = basic_auth("admin", PASSWORD, tenant="t1")["Authorization"]
+    start = threading.Barrier(8)
+    principals = []
+
+    def request() -> None:
+        start.wait()
+        principals.append(services.auth.authenticate(header, "127.0.0.1"))
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(principals) == 8
+    assert {(p.tenant, p.user) for p in principals} == {("t1", "admin")}
+    assert len(calls) == 1
+    wrong = basic_auth("admin", "not-the-password", tenant="t1")["Authorization"]
+    for _ in range(2):  # failures are not cached: each attempt is verified (and rate-limited)
+        with pytest.raises(Unauthorized):
+            services.auth.authenticate(wrong, "127.0.0.1")
+    assert len(calls) == 3

@@ -100,6 +100,7 @@ class Authenticator:
         self.limiter = limiter
         self._key = secrets.token_bytes(32)
         self._cache: dict[tuple[str, str, bytes], tuple[Principal, float]] = {}
+        self._verifications: dict[tuple[str, str, bytes], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def authenticate(self, header: str | None, address: str) -> Principal:
@@ -109,10 +110,31 @@ class Authenticator:
         now = self.clock.now().timestamp()
         digest = hmac.new(self._key, creds.password.encode(), hashlib.sha256).digest()
         cache_key = (creds.tenant, creds.user, digest)
+        hit = self._cached(cache_key, now)
+        if hit is not None:
+            return hit
+        # One verification per credentials at a time: when a busy client's cache entry expires,
+        # its concurrent requests wait for one argon2 run instead of each paying for their own.
+        with self._verifying(cache_key):
+            hit = self._cached(cache_key, now)
+            if hit is not None:
+                return hit
+            return self._verify(creds, cache_key, address, now)
+
+    def _cached(self, cache_key: tuple[str, str, bytes], now: float) -> Principal | None:
         with self._lock:
             hit = self._cache.get(cache_key)
-        if hit is not None and hit[1] > now:
-            return hit[0]
+        return hit[0] if hit is not None and hit[1] > now else None
+
+    def _verifying(self, cache_key: tuple[str, str, bytes]) -> threading.Lock:
+        with self._lock:
+            if len(self._verifications) > 10_000:
+                self._verifications.clear()
+            return self._verifications.setdefault(cache_key, threading.Lock())
+
+    def _verify(
+        self, creds: Credentials, cache_key: tuple[str, str, bytes], address: str, now: float
+    ) -> Principal:
         limit_key = (f"{creds.tenant}/{creds.user}", address)
         self.limiter.check(limit_key, now)
         with self.db.read() as conn:
