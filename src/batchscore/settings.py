@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=2, gt=0, le=64, description="Executions run at once by the local executor."
     )
+    executor_backlog: int = Field(
+        default=200,
+        gt=0,
+        description="Executions an instance takes on at once (queued or running, claimed "
+        "ahead included); the scheduler leaves the rest of a burst to other instances.",
+    )
     retention_days: int | None = Field(
         default=None, gt=0, description="Delete executions (and inferences) older than this."
     )

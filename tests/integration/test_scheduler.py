@@ -427,3 +427,48 @@ def test_a_stop_gives_up_on_instants_beyond_the_lookahead(
     scheduler.run(stopped)  # the fake clock never reaches 12:00:01
     assert 2 < time.monotonic() - started < 10  # waited out the lookahead, not forever
     assert scheduler.next_release() is not None  # left to lease recovery
+
+
+class Bounded(Collecting):
+    """A handoff with room for ``capacity`` executions until they are ``finish``ed."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self.done: list[StartedExecution] = []
+
+    def room(self) -> int | None:
+        with self.lock:
+            return self.capacity - len(self.items)
+
+    def finish(self, count: int) -> None:
+        with self.lock:
+            self.done += self.items[:count]
+            del self.items[:count]
+
+
+def test_instances_claim_no_more_than_their_executor_has_room_for(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    """A burst of 5 fires on one instant, two instances with room for 2 each: each takes 2,
+    the fifth waits for room, and every instant still fires once (issue 9 soak finding)."""
+    for _ in range(5):
+        make_job(client, admin, world, **every_minute())
+    clock.advance(60)
+    first, second = Bounded(2), Bounded(2)
+    one = Scheduler(services.db, clock, first)
+    other = Scheduler(services.db, clock, second)
+    assert (one.tick().claimed, other.tick().claimed) == (2, 2)
+    assert one.tick().claimed == 0  # full: the fifth stays due in the database
+    first.finish(1)
+    later = one.tick()
+    assert later.claimed == 1
+    fired = first.done + first.items + second.items
+    assert len({s.job_id for s in fired}) == 5
+    assert {s.scheduled_at for s in fired} == {datetime(2026, 1, 14, 12, 1, tzinfo=UTC)}
+
+
+def test_the_executor_reports_its_room(services: Services) -> None:
+    executor = services.executor
+    assert executor.backlog == 200  # the setting's default
+    assert executor.room() == 200

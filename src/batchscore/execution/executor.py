@@ -9,6 +9,7 @@ scheduler's ``ExecutionHandoff``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -90,6 +91,7 @@ class JobExecutor:
         owner: str = "executor",
         read_chunk: timedelta = timedelta(hours=6),
         runner: PartitionRunner | None = None,
+        backlog: int | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -100,9 +102,27 @@ class JobExecutor:
         self.read_chunk = read_chunk
         self.runner: PartitionRunner = runner or InlineRunner(db, source, models)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="execution")
+        self.backlog = backlog
+        self._taken = 0  # submitted and not finished
+        self._taken_lock = threading.Lock()
 
     def submit(self, execution: StartedExecution) -> None:
-        self._pool.submit(self.run, execution)
+        with self._taken_lock:
+            self._taken += 1
+        self._pool.submit(self.run, execution).add_done_callback(self._finished)
+
+    def room(self) -> int | None:
+        """How many more executions to take on now: ``backlog`` less those queued or running
+        (None without a backlog). The scheduler claims no more than this, so instances that
+        share a database share the executions of one instant instead of one taking them all."""
+        if self.backlog is None:
+            return None
+        with self._taken_lock:
+            return max(self.backlog - self._taken, 0)
+
+    def _finished(self, _: object) -> None:
+        with self._taken_lock:
+            self._taken -= 1
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from batchscore.clock import Clock
 from batchscore.domain.jobs import ExecutionStatus, JobSchedule
@@ -47,6 +47,13 @@ class ExecutionHandoff(Protocol):
     lease expires and the execution is finished as interrupted."""
 
     def submit(self, execution: StartedExecution) -> None: ...
+
+
+@runtime_checkable
+class HasRoom(Protocol):
+    """A handoff that says how many more executions it takes on now (None: no limit)."""
+
+    def room(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +103,8 @@ class Scheduler:
         started: list[StartedExecution] = []
         skipped = claimed = 0
         while True:
-            created, batch_claimed = self._fire_batch(now)
+            limit = self._claim_limit()
+            created, batch_claimed = self._fire_batch(now, limit) if limit > 0 else ([], 0)
             claimed += batch_claimed
             with self._pending_lock:
                 for execution in created:
@@ -104,9 +112,19 @@ class Scheduler:
             handed, batch_skipped = self._release(now)
             started += handed
             skipped += batch_skipped
-            if batch_claimed < self.batch_size:
+            if batch_claimed < limit or limit <= 0:
                 break
         return TickResult(tuple(started), skipped, claimed, recovered)
+
+    def _claim_limit(self) -> int:
+        """At most a batch, and no more than the handoff has room for beyond what this
+        instance already holds (claimed ahead, not handed off yet)."""
+        room = self.handoff.room() if isinstance(self.handoff, HasRoom) else None
+        if room is None:
+            return self.batch_size
+        with self._pending_lock:
+            held = len(self._pending)
+        return min(self.batch_size, room - held)
 
     def release(self, now: datetime) -> int:
         """Hand off the created executions whose scheduled instant has come."""
@@ -161,10 +179,10 @@ class Scheduler:
         with self._pending_lock:
             return self._pending[0][0] if self._pending else None
 
-    def _fire_batch(self, now: datetime) -> tuple[list[StartedExecution], int]:
+    def _fire_batch(self, now: datetime, limit: int) -> tuple[list[StartedExecution], int]:
         with self.db.write() as conn:
             # Claiming ahead (lookahead) lets a large batch be written before its instant.
-            due = repo.claim_due_jobs(conn, now + self.lookahead, self.batch_size)
+            due = repo.claim_due_jobs(conn, now + self.lookahead, limit)
             rows: list[repo.NewExecution] = []
             advances: list[tuple[int, datetime, datetime | None, int]] = []
             for job in due:

@@ -64,6 +64,7 @@ class Services:
             runner=partition_runner(
                 settings.executor, settings.database_url, settings.dask_no_workers_s
             ),
+            backlog=settings.executor_backlog,
         )
         models = ModelService(db, clock, settings.max_model_bytes)
         return cls(
