@@ -19,9 +19,9 @@ from lxml import etree
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml import PmmlEngine
 from batchscore.runtime.pmml.anomaly import average_path_length
+from tests.unit.pmml_documents import load_document, score_floats
 
 NAN = float("nan")
-HEAD = '<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">'
 DICTIONARY = """<DataDictionary>
     <DataField name="x" optype="continuous" dataType="double"/>
     <DataField name="z" optype="continuous" dataType="double"/>
@@ -39,13 +39,11 @@ CORPUS_CASE = (
 
 
 def load(body: str) -> Any:
-    return PmmlEngine().load(f"{HEAD}{DICTIONARY}{body}</PMML>".encode())
+    return load_document(DICTIONARY, body)
 
 
 def score(model: Any, xs: list[float], zs: list[float]) -> dict[str, Any]:
-    columns = {"x": np.array(xs, dtype=np.float64), "z": np.array(zs, dtype=np.float64)}
-    result: dict[str, Any] = model.score(columns)
-    return result
+    return score_floats(model, x=xs, z=zs)
 
 
 def stump(threshold: float, low: float, high: float) -> str:

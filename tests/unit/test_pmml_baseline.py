@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml import PmmlEngine
+from tests.unit.pmml_documents import load_document
 
 NAN = float("nan")
-HEAD = '<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">'
 DICTIONARY = """<DataDictionary>
     <DataField name="x" optype="continuous" dataType="double"/>
     <DataField name="c" optype="categorical" dataType="string"/>
@@ -26,11 +25,11 @@ SCHEMA = """<MiningSchema><MiningField name="x"/><MiningField name="c"/>
 
 
 def baseline(statistic: str, distribution: str, extra: str = "", alternate: str = "") -> Any:
-    return PmmlEngine().load(
-        f'{HEAD}{DICTIONARY}<BaselineModel functionName="regression">{SCHEMA}'
+    return load_document(
+        DICTIONARY,
+        f'<BaselineModel functionName="regression">{SCHEMA}'
         f'<TestDistributions field="x" testStatistic="{statistic}" {extra}>'
-        f"<Baseline>{distribution}</Baseline>{alternate}</TestDistributions>"
-        "</BaselineModel></PMML>".encode()
+        f"<Baseline>{distribution}</Baseline>{alternate}</TestDistributions></BaselineModel>",
     )
 
 

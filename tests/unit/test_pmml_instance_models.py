@@ -6,15 +6,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 import pytest
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml import PmmlEngine
+from tests.unit.pmml_documents import load_document, score_floats
 
 NAN = float("nan")
-HEAD = '<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">'
 DICTIONARY = """<DataDictionary>
     <DataField name="x" optype="continuous" dataType="double"/>
     <DataField name="z" optype="continuous" dataType="double"/>
@@ -30,14 +28,11 @@ SCHEMA_U = """<MiningSchema><MiningField name="x"/><MiningField name="z"/></Mini
 
 
 def load(body: str) -> Any:
-    return PmmlEngine().load(f"{HEAD}{DICTIONARY}{body}</PMML>".encode())
+    return load_document(DICTIONARY, body)
 
 
 def run(model: Any, xs: list[float], zs: list[float]) -> dict[str, npt.NDArray[Any]]:
-    result: dict[str, npt.NDArray[Any]] = model.score(
-        {"x": np.array(xs, dtype=np.float64), "z": np.array(zs, dtype=np.float64)}
-    )
-    return result
+    return score_floats(model, x=xs, z=zs)
 
 
 def close(got: npt.NDArray[Any], expected: list[float]) -> bool:

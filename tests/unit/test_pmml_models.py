@@ -10,11 +10,10 @@ import numpy.typing as npt
 import pytest
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml import PmmlEngine
 from batchscore.runtime.pmml.neural import activate
+from tests.unit.pmml_documents import load_document, score_floats
 
 NAN = float("nan")
-HEAD = '<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">'
 DICTIONARY = """<DataDictionary>
     <DataField name="x" optype="continuous" dataType="double"/>
     <DataField name="z" optype="continuous" dataType="double"/>
@@ -29,14 +28,11 @@ SCHEMA_C = """<MiningSchema><MiningField name="c" usageType="target"/>
 
 
 def load(body: str) -> Any:
-    return PmmlEngine().load(f"{HEAD}{DICTIONARY}{body}</PMML>".encode())
+    return load_document(DICTIONARY, body)
 
 
 def run(model: Any, xs: list[float], zs: list[float] | None = None) -> dict[str, npt.NDArray[Any]]:
-    x = np.array(xs, dtype=np.float64)
-    z = np.array(zs if zs is not None else [0.0] * len(xs), dtype=np.float64)
-    result: dict[str, npt.NDArray[Any]] = model.score({"x": x, "z": z})
-    return result
+    return score_floats(model, x=xs, z=zs if zs is not None else [0.0] * len(xs))
 
 
 def close(got: npt.NDArray[Any], expected: list[float]) -> bool:

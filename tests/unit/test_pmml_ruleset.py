@@ -5,14 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 import pytest
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml import PmmlEngine
+from tests.unit.pmml_documents import load_document, score_floats
 
-HEAD = '<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">'
 DICTIONARY = """<DataDictionary>
     <DataField name="x" optype="continuous" dataType="double"/>
     <DataField name="y" optype="categorical" dataType="string"/>
@@ -20,6 +18,7 @@ DICTIONARY = """<DataDictionary>
 SCHEMA = (
     '<MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>'
 )
+
 OUTPUT = """<Output>
     <OutputField name="confidence" feature="confidence"/>
     <OutputField name="rule" feature="entityId"/>
@@ -34,16 +33,15 @@ BIG = """<SimpleRule id="big" score="big" confidence="0.6">
 def load(
     rules: str, ruleset: str = "", output: str = OUTPUT, function: str = "classification"
 ) -> Any:
-    document = (
-        f'{HEAD}{DICTIONARY}<RuleSetModel functionName="{function}">{SCHEMA}{output}'
-        f"<RuleSet {ruleset}>{rules}</RuleSet></RuleSetModel></PMML>"
+    return load_document(
+        DICTIONARY,
+        f'<RuleSetModel functionName="{function}">{SCHEMA}{output}'
+        f"<RuleSet {ruleset}>{rules}</RuleSet></RuleSetModel>",
     )
-    return PmmlEngine().load(document.encode())
 
 
 def score(model: Any, xs: list[float]) -> dict[str, npt.NDArray[Any]]:
-    result: dict[str, npt.NDArray[Any]] = model.score({"x": np.array(xs, dtype=np.float64)})
-    return result
+    return score_floats(model, x=xs)
 
 
 def test_without_a_default_rows_where_no_rule_fires_have_no_result() -> None:
@@ -107,9 +105,8 @@ def test_invalid_rulesets_are_refused(rules: str, output: str, message: str) -> 
 
 def test_a_ruleset_needs_its_ruleset_element() -> None:
     model = f'<RuleSetModel functionName="classification">{SCHEMA}</RuleSetModel>'
-    document = f"{HEAD}{DICTIONARY}{model}</PMML>"
     with pytest.raises(ModelError, match="RuleSetModel has no RuleSet"):
-        PmmlEngine().load(document.encode())
+        load_document(DICTIONARY, model)
 
 
 def test_regression_rulesets_are_refused() -> None:

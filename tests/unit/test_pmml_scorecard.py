@@ -5,14 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 import pytest
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml import PmmlEngine
+from tests.unit.pmml_documents import load_document, score_floats
 
-HEAD = '<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">'
 DICTIONARY = """<DataDictionary>
     <DataField name="x" optype="continuous" dataType="double"/>
     <DataField name="y" optype="continuous" dataType="double"/>
@@ -20,6 +18,7 @@ DICTIONARY = """<DataDictionary>
 SCHEMA = (
     '<MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/></MiningSchema>'
 )
+
 REASONS = """<Output>
     <OutputField name="r1" feature="reasonCode" rank="1"/>
     <OutputField name="r2" feature="reasonCode" rank="2"/>
@@ -31,16 +30,15 @@ ABOVE = """<Attribute partialScore="5">
 
 
 def load(characteristics: str, attributes: str = "", output: str = "") -> Any:
-    document = (
-        f'{HEAD}{DICTIONARY}<Scorecard functionName="regression" {attributes}>'
-        f"{SCHEMA}{output}<Characteristics>{characteristics}</Characteristics></Scorecard></PMML>"
+    return load_document(
+        DICTIONARY,
+        f'<Scorecard functionName="regression" {attributes}>'
+        f"{SCHEMA}{output}<Characteristics>{characteristics}</Characteristics></Scorecard>",
     )
-    return PmmlEngine().load(document.encode())
 
 
 def score(model: Any, xs: list[float]) -> dict[str, npt.NDArray[Any]]:
-    result: dict[str, npt.NDArray[Any]] = model.score({"x": np.array(xs, dtype=np.float64)})
-    return result
+    return score_floats(model, x=xs)
 
 
 def characteristic(body: str, extra: str = 'reasonCode="RX" baselineScore="3"') -> str:
@@ -105,9 +103,9 @@ def test_reason_codes_need_use_reason_codes() -> None:
 
 
 def test_classification_scorecards_are_refused() -> None:
-    document = (
-        f'{HEAD}{DICTIONARY}<Scorecard functionName="classification">{SCHEMA}'
-        f"<Characteristics>{characteristic(ABOVE)}</Characteristics></Scorecard></PMML>"
+    body = (
+        f'<Scorecard functionName="classification">{SCHEMA}'
+        f"<Characteristics>{characteristic(ABOVE)}</Characteristics></Scorecard>"
     )
     with pytest.raises(ModelError, match="Scorecard@functionName=classification"):
-        PmmlEngine().load(document.encode())
+        load_document(DICTIONARY, body)
