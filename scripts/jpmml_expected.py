@@ -31,8 +31,6 @@ def cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return "" if math.isnan(value) else repr(value)
-    if isinstance(value, int):
-        return str(value)
     return str(value)
 
 
