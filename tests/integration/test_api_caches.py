@@ -114,3 +114,26 @@ def test_running_executions_are_not_cached(
     assert client.get(f"{path}/inferences", headers=admin).json()["inferenceCollection"] == []
     assert client.app.state.inference_pages.size_bytes == 0  # type: ignore[attr-defined]
     assert ExecutionStatus.RUNNING.finished is False
+
+
+def test_a_job_deleted_while_a_list_is_read_is_left_out(
+    client: TestClient, admin: dict[str, str], world: World, services: Services
+) -> None:
+    ids = [
+        client.post(f"{BASE}/job", json=periodic_job(world, jobName=f"J{i}"), headers=admin).json()[
+            "jobId"
+        ]
+        for i in range(3)
+    ]
+
+    def delete_the_second_meanwhile(job_id: int, stamp: object) -> bool:
+        if job_id == ids[1]:
+            services.jobs.delete("t1", str(job_id))  # another connection, committed now
+        return False
+
+    listed = services.jobs.list_changed("t1", delete_the_second_meanwhile)
+    assert all(job is not None for _, _, job in listed)
+    assert {ids[0], ids[2]} <= {job_id for job_id, _, _ in listed}
+    if services.db.engine.dialect.name == "postgresql":  # each statement reads afresh
+        assert [job_id for job_id, _, _ in listed] == [ids[0], ids[2]]
+    assert [j["jobName"] for j in client.get(f"{BASE}/jobs", headers=admin).json()] == ["J0", "J2"]

@@ -96,13 +96,18 @@ class JobService:
         page: int = 1,
     ) -> list[tuple[int, JobStamp, Job | None]]:
         """The tenant's jobs in order as ``(id, stamp, job)``, where ``job`` is read only when
-        ``known(id, stamp)`` is false: the caller already holds that job's rendering."""
+        ``known(id, stamp)`` is false: the caller already holds that job's rendering. A job
+        deleted between the two reads (PostgreSQL reads each statement afresh) is left out."""
         offset = (page - 1) * page_size if page_size else 0
         with self.db.read() as conn:
             stamps = repo.list_job_stamps(conn, tenant, page_size, offset)
-            wanted = [job_id for job_id, stamp in stamps if not known(job_id, stamp)]
-            fetched = repo.get_jobs(conn, tenant, wanted) if wanted else {}
-        return [(job_id, stamp, fetched.get(job_id)) for job_id, stamp in stamps]
+            wanted = {job_id for job_id, stamp in stamps if not known(job_id, stamp)}
+            fetched = repo.get_jobs(conn, tenant, sorted(wanted)) if wanted else {}
+        return [
+            (job_id, stamp, fetched.get(job_id))
+            for job_id, stamp in stamps
+            if job_id not in wanted or job_id in fetched
+        ]
 
     def delete(self, tenant: str, job_id: str) -> list[Job]:
         parsed = parse_int_id(job_id)
