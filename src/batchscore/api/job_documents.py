@@ -15,11 +15,9 @@ next request rebuilds it), never older.
 
 from __future__ import annotations
 
-import json
 import threading
-from typing import Any
 
-from batchscore.api.render import job_json
+from batchscore.api.render import encode, job_json
 from batchscore.service.jobs import JobService
 from batchscore.store.jobs import JobStamp
 
@@ -27,13 +25,6 @@ CAPACITY = 50_000
 """Renderings kept per process (about 0.5 kB each); the cache starts over beyond this."""
 LISTS = 64
 """Whole list bodies kept per process (tenant, page size and page); oldest go first."""
-
-
-def encode(content: Any) -> bytes:
-    """JSON exactly as :class:`fastapi.responses.JSONResponse` renders it."""
-    return json.dumps(
-        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-    ).encode("utf-8")
 
 
 ListKey = tuple[str, int | None, int]
@@ -108,6 +99,3 @@ class JobDocuments:
                     cache.clear()
                 cache.update(fresh)
         return b"[" + b",".join(parts) + b"]"
-
-    def __len__(self) -> int:
-        return len(self._cache)

@@ -12,8 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from batchscore.api.csv_export import csv_lines
 from batchscore.api.deps import ADMIN, READ, read_json, require, services
 from batchscore.api.inference_pages import InferencePages
-from batchscore.api.job_documents import JobDocuments, encode
-from batchscore.api.render import duration_text, execution_json, inference_entry, job_json
+from batchscore.api.job_documents import JobDocuments
+from batchscore.api.render import (
+    duration_text,
+    encode,
+    execution_json,
+    inference_entry,
+    job_json,
+)
 from batchscore.api.schemas import (
     ZEMENTIS_ERRORS,
     ErrorsBody,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,14 @@ from batchscore.domain.timefmt import format_instant, format_millis_z
 from batchscore.execution.codec import Chunk
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def encode(content: Any) -> bytes:
+    """JSON exactly as :class:`fastapi.responses.JSONResponse` renders it, for bodies that are
+    kept and served again as bytes."""
+    return json.dumps(
+        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
 
 
 def job_json(job: Job) -> dict[str, Any]:
