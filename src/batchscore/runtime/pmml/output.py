@@ -172,7 +172,8 @@ def _feature(
         return (lambda r: r.probability_of(label)), "double"
     rank = _rank(element, require_attr(element, "name"))
     if feature in EXTRA_FEATURES:
-        return _extra(_extra_key(element, feature), rank), _extra_type(feature)
+        data_type = _extra_type(feature)
+        return _extra(_extra_key(element, feature), rank, data_type), data_type
     if feature in ("entityId", "clusterId"):
         return _ranked(rank, _entity_id, lambda r: r.entity_ranking), "string"
     # affinity / clusterAffinity
@@ -255,18 +256,15 @@ def _extra_type(feature: str) -> str:
     return "double" if feature in ("standardError", "confidence") else "string"
 
 
-def _extra(key: str, rank: int) -> Callable[[ModelResult], Column]:
+def _extra(key: str, rank: int, data_type: str) -> Callable[[ModelResult], Column]:
     """The model-specific feature ``key``: a column, or the rank-th column of a table."""
 
     def extract(result: ModelResult) -> Column:
-        n = result.value.shape[0]
         values = result.extra.get(key)
-        if values is None:
-            return np.full(n, None, dtype=object)
-        if values.ndim == 1:
-            return values if rank == 1 else np.full(n, None, dtype=values.dtype)
-        if rank <= values.shape[1]:
+        if values is not None and values.ndim == 1 and rank == 1:
+            return values
+        if values is not None and values.ndim == 2 and rank <= values.shape[1]:
             return values[:, rank - 1]
-        return np.full(n, np.nan if values.dtype != object else None, dtype=values.dtype)
+        return missing_column(data_type, result.value.shape[0])
 
     return extract
