@@ -16,6 +16,11 @@ from tests.integration.test_scheduler import Collecting
 
 BASE = "/service/zementis"
 ROW = dict.fromkeys(SENSORS, "1.5")
+ONCE = {
+    "frequency": "once",
+    "dataFrom": T0.isoformat(),
+    "dataTo": (T0 + timedelta(hours=1)).isoformat(),
+}
 
 
 def test_job_list_follows_status_changes_deletes_and_reused_ids(
@@ -32,12 +37,7 @@ def test_job_list_follows_status_changes_deletes_and_reused_ids(
 
     # A finished execution changes the job's status and duration in the list.
     post_measurements(client, admin, world.device, [ROW] * 3)
-    once = {
-        "frequency": "once",
-        "dataFrom": T0.isoformat(),
-        "dataTo": (T0 + timedelta(hours=1)).isoformat(),
-    }
-    run_job = client.post(f"{BASE}/job", json=job_body(world.device, once), headers=admin).json()
+    run_job = client.post(f"{BASE}/job", json=job_body(world.device, ONCE), headers=admin).json()
     assert "jobStatus" not in client.get(f"{BASE}/jobs", headers=admin).json()[-1]
     [started] = Scheduler(services.db, clock, Collecting()).tick().started
     clock.advance(1)
@@ -73,12 +73,7 @@ def test_inference_pages_of_deleted_executions_are_not_served(
     client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
 ) -> None:
     post_measurements(client, admin, world.device, [ROW] * 4)
-    once = {
-        "frequency": "once",
-        "dataFrom": T0.isoformat(),
-        "dataTo": (T0 + timedelta(hours=1)).isoformat(),
-    }
-    job = client.post(f"{BASE}/job", json=job_body(world.device, once), headers=admin).json()
+    job = client.post(f"{BASE}/job", json=job_body(world.device, ONCE), headers=admin).json()
     [started] = Scheduler(services.db, clock, Collecting()).tick().started
     clock.advance(1)
     assert services.executor.run(started).finished
@@ -102,12 +97,7 @@ def test_inference_pages_of_deleted_executions_are_not_served(
 def test_running_executions_are_not_cached(
     client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
 ) -> None:
-    once = {
-        "frequency": "once",
-        "dataFrom": T0.isoformat(),
-        "dataTo": (T0 + timedelta(hours=1)).isoformat(),
-    }
-    job = client.post(f"{BASE}/job", json=job_body(world.device, once), headers=admin).json()
+    job = client.post(f"{BASE}/job", json=job_body(world.device, ONCE), headers=admin).json()
     Scheduler(services.db, clock, Collecting()).tick()
     path = f"{BASE}/job/{job['jobId']}/history/1"
     assert client.get(path, headers=admin).json()["jobExecutionStatus"] == "Running"
