@@ -183,6 +183,36 @@ def test_reads_the_same_arrays_as_the_embedded_store(
         assert len(over_http[0].series[ABSENT]) == 0
 
 
+def test_long_sparse_windows_take_a_few_requests(
+    source: CumulocitySource,
+    embedded: EmbeddedSource,
+    world: World,
+    server: LiveServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two years in 6-hour chunks (2,920) around the 40 minutes of data: empty stretches are
+    jumped over with one single-item page per fragment, to the same chunks as the embedded
+    store reads."""
+    requests = 0
+    get_json = source.client.get_json
+
+    def counted(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        nonlocal requests
+        requests += 1
+        return get_json(*args, **kwargs)
+
+    monkeypatch.setattr(source.client, "get_json", counted)
+    start, end, chunk = T0 - timedelta(days=365), T0 + timedelta(days=365), timedelta(hours=6)
+    over_http = list(source.read(server.tenant, world.devices[0], PATHS, start, end, chunk))
+    direct = list(embedded.read(server.tenant, world.devices[0], PATHS, start, end, chunk))
+    assert requests < 20
+    assert [(c.start, c.end) for c in over_http] == [(c.start, c.end) for c in direct]
+    assert len(over_http) == 3
+    for path in PATHS:
+        np.testing.assert_array_equal(_joined(over_http, path)[0], _joined(direct, path)[0])
+    assert len(_joined(over_http, GYRO[0])[0]) == SECONDS
+
+
 def test_devices_below_follows_nested_child_assets(
     source: CumulocitySource, embedded: EmbeddedSource, world: World, server: LiveServer
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +15,7 @@ from batchscore.domain.measurements import to_ns
 from batchscore.errors import NotFound
 from batchscore.service.container import Services
 from batchscore.sources.embedded import EmbeddedSource
-from batchscore.sources.source import MeasurementSource, SeriesChunk, chunk_bounds
+from batchscore.sources.source import MeasurementSource, SeriesChunk
 from batchscore.store.measurements import ValueRow, insert_values
 
 T0 = datetime(2026, 1, 14, 0, 0, tzinfo=UTC)
@@ -112,13 +113,39 @@ def test_devices_below_resolves_groups(source: EmbeddedSource, services: Service
         checked.devices_below("t2", group.id)
 
 
-def test_chunk_bounds() -> None:
-    hour = timedelta(hours=1)
-    assert list(chunk_bounds(T0, T0 + hour, None)) == [(T0, T0 + hour)]
-    assert list(chunk_bounds(T0, T0 + hour, timedelta(minutes=40))) == [
-        (T0, T0 + timedelta(minutes=40)),
-        (T0 + timedelta(minutes=40), T0 + hour),
-    ]
-    assert list(chunk_bounds(T0, T0, hour)) == [(T0, T0)]
-    with pytest.raises(ValueError, match="positive"):
-        list(chunk_bounds(T0, T0 + hour, timedelta(0)))
+def test_empty_stretches_of_long_windows_are_skipped(
+    source: EmbeddedSource, services: Services, device: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two bursts of data a year apart in a three-year window of 6-hour chunks (4,380 chunks):
+    a handful of reads, the same arrays as one read of the whole window, and the chunks that
+    hold data are those of the 6-hour grid."""
+    year = 365 * 86400
+    store(services, device, X, range(0, 60))
+    store(services, device, Y, range(year + 3600, year + 3660))
+    start = T0 - timedelta(days=365) + timedelta(minutes=1)
+    end = start + timedelta(days=3 * 365)
+    six_hours = timedelta(hours=6)
+    reads = 0
+    read = services.db.read
+
+    def counted() -> Any:
+        nonlocal reads
+        reads += 1
+        return read()
+
+    monkeypatch.setattr(services.db, "read", counted)
+    chunks = list(source.read(TENANT, device, [X, Y], start, end, chunk=six_hours))
+    assert len(chunks) == 5
+    assert reads == 5 + 3  # a read per chunk, and where-next after each of 3 empty ones
+    assert chunks[0].start == start
+    assert chunks[-1].end == end
+    assert all(a.end == b.start for a, b in itertools.pairwise(chunks))
+    assert all((c.start - start) % six_hours == timedelta(0) for c in chunks)
+    full = [c for c in chunks if any(len(s) for s in c.series.values())]
+    assert [c.end - c.start for c in full] == [six_hours, six_hours]
+    (whole,) = source.read(TENANT, device, [X, Y], start, end)
+    for path in (X, Y):
+        times, values = concat(chunks, path)
+        np.testing.assert_array_equal(times, whole.series[path].times_ns)
+        np.testing.assert_array_equal(values, whole.series[path].values)
+        assert len(times) == 60

@@ -17,15 +17,16 @@ from batchscore.domain.jobs import ExecutionStatus, Job, MeasurementPath
 from batchscore.domain.measurements import to_ns
 from batchscore.execution.align import align_records
 from batchscore.execution.codec import Chunk, decode_chunk
-from batchscore.execution.executor import JobExecutor
+from batchscore.execution.executor import RENEWALS_PER_LEASE, JobExecutor
 from batchscore.execution.writer import CHUNK_ROWS
 from batchscore.runtime.pmml.engine import PmmlEngine
 from batchscore.scheduling.manual import fire_now
 from batchscore.service.container import Services
+from batchscore.store import executions as executions_repo
 from batchscore.store import inferences as inferences_repo
 from batchscore.store.db import Database
 from batchscore.store.measurements import ValueRow, insert_values
-from batchscore.store.tables import inference_chunks
+from batchscore.store.tables import executions, inference_chunks
 from batchscore.testing import regression_pmml
 from tests.integration.conftest import CANONICAL, SENSORS
 
@@ -162,3 +163,42 @@ def test_long_window_streams_in_bounded_memory(
     _, whole = stored(db, whole_id)
     for name, values in outputs.items():
         assert np.array_equal(whole.columns[name], values), name
+
+
+def test_leases_are_renewed_a_few_times_per_lease_not_per_chunk(
+    services: Services, clock: FakeClock, monkeypatch: Any
+) -> None:
+    """Heartbeats come between read chunks; each renewal is a write transaction, so an
+    execution renews at its first heartbeat and then once per tenth of its lease."""
+    job = create_job(services)
+    runner = executor(services, READ_CHUNK)  # 24 slices of the 4 h window
+    renewals: list[datetime] = []
+    renew_lease = executions_repo.renew_lease
+
+    def counted(conn: Any, execution_id: int, owner: str, until: datetime) -> bool:
+        renewals.append(until)
+        return renew_lease(conn, execution_id, owner, until)
+
+    monkeypatch.setattr(executions_repo, "renew_lease", counted)
+    execution = fire_now(
+        services.db, job, services.clock.now(), owner="scheduler", lease=runner.lease
+    )
+    assert runner.run(execution) is ExecutionStatus.SUCCESS
+    assert renewals == [clock.now() + runner.lease]  # the clock stood still: one renewal
+
+    renewals.clear()
+    step = runner.lease / RENEWALS_PER_LEASE
+    clock.advance(1)
+    second = fire_now(services.db, job, clock.now(), owner="scheduler", lease=runner.lease)
+    heartbeat = runner._lease_renewer(second.id)
+    heartbeat()
+    clock.advance(step / 2)
+    heartbeat()  # too soon: nothing written
+    clock.advance(step / 2)
+    heartbeat()
+    assert renewals == [clock.now() - step + runner.lease, clock.now() + runner.lease]
+    with services.db.read() as conn:
+        owner = conn.execute(
+            select(executions.c.lease_owner).where(executions.c.id == second.id)
+        ).scalar_one()
+    assert owner == runner.owner

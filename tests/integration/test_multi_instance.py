@@ -14,7 +14,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ BASE = "/service/zementis"
 PASSWORD = "multi-Passw0rd"
 AUTH = ("admin", PASSWORD)
 LEASE_S = 3
+SPARSE_FROM = datetime(1990, 1, 1, tzinfo=UTC)
 EVERY_2S = {
     "frequency": "periodic",
     "cronExpression": "*/2 * * ? * *",
@@ -234,6 +235,24 @@ def test_two_servers_and_a_scheduler_share_one_database(database: str, tmp_path:
             ),
             201,
         )["jobId"]
+        # The slow job's window (1990-2030) holds a measurement every 6 hours (its read chunk)
+        # for its first 7 years: 10,000 chunks with data, so that its execution lasts long
+        # enough to be killed in the middle (empty stretches are skipped in one step).
+        sparse = [
+            {
+                "source": {"id": str(devices[1])},
+                "time": (SPARSE_FROM + i * timedelta(hours=6)).isoformat(),
+                "type": "c8y_Motion",
+                "c8y_Acceleration": {s: {"value": i % 7} for s in SENSORS[:3]},
+                "c8y_Gyroscope": {s: {"value": i % 5} for s in SENSORS[3:]},
+            }
+            for i in range(10_000)
+        ]
+        for at in range(0, len(sparse), 2_500):
+            ok(
+                a.post("/measurement/measurements", json={"measurements": sparse[at : at + 2_500]}),
+                201,
+            )
         slow = ok(
             a.post(
                 f"{BASE}/job",

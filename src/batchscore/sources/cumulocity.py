@@ -23,7 +23,7 @@ from batchscore.domain.measurements import format_time, to_ns
 from batchscore.domain.timefmt import parse_instant
 from batchscore.errors import NotFound, SourceError
 from batchscore.sources.cumulocity_http import CumulocityClient, RetryPolicy
-from batchscore.sources.source import Series, SeriesChunk, chunk_bounds
+from batchscore.sources.source import Series, SeriesChunk, read_chunks
 
 MAX_DEPTH = 64  # as deep as the embedded inventory walks
 
@@ -125,12 +125,32 @@ class CumulocitySource:
         by_fragment: dict[str, list[MeasurementPath]] = defaultdict(list)
         for path in wanted:
             by_fragment[path.fragment].append(path)
-        for lo, hi in chunk_bounds(start, end, chunk):
+
+        def read(lo: datetime, hi: datetime) -> dict[MeasurementPath, Series]:
             columns = {path: _Column() for path in wanted}
             if lo < hi:
                 for fragment, fragment_paths in by_fragment.items():
                     self._read_fragment(device_id, fragment, fragment_paths, lo, hi, columns)
-            yield SeriesChunk(lo, hi, {path: columns[path].series() for path in wanted})
+            return {path: columns[path].series() for path in wanted}
+
+        def first(lo: datetime, hi: datetime) -> int | None:
+            times = [self._first_time(device_id, fragment, lo, hi) for fragment in by_fragment]
+            return min((t for t in times if t is not None), default=None)
+
+        return read_chunks(start, end, chunk, read, first)
+
+    def _first_time(self, device_id: int, fragment: str, lo: datetime, hi: datetime) -> int | None:
+        """The time of the device's first measurement of ``fragment`` in ``[lo, hi)``: one
+        single-item page, oldest first."""
+        params: dict[str, str | int] = {
+            **self._window(device_id, fragment, lo, hi),
+            "pageSize": 1,
+            "currentPage": 1,
+        }
+        found = self.client.get_json("/measurement/measurements", params).get("measurements")
+        if isinstance(found, list) and found and isinstance(found[0], dict):
+            return self._time_ns(found[0].get("time"))
+        return None
 
     def _read_fragment(
         self,
@@ -141,13 +161,7 @@ class CumulocitySource:
         hi: datetime,
         columns: dict[MeasurementPath, _Column],
     ) -> None:
-        params: dict[str, str | int] = {
-            "source": str(device_id),
-            "dateFrom": format_time(to_ns(lo)),
-            "dateTo": format_time(to_ns(hi)),
-            "valueFragmentType": fragment,
-            "revert": "false",
-        }
+        params = self._window(device_id, fragment, lo, hi)
         if len(paths) == 1:
             params["valueFragmentSeries"] = paths[0].series
         lo_ns, hi_ns = to_ns(lo), to_ns(hi)
@@ -164,6 +178,17 @@ class CumulocitySource:
                     value = _number(values.get(path.series))
                     if value is not None:
                         columns[path].add(time_ns, value)
+
+    @staticmethod
+    def _window(device_id: int, fragment: str, lo: datetime, hi: datetime) -> dict[str, str | int]:
+        """The query of one fragment of one device's measurements in ``[lo, hi)``, oldest first."""
+        return {
+            "source": str(device_id),
+            "dateFrom": format_time(to_ns(lo)),
+            "dateTo": format_time(to_ns(hi)),
+            "valueFragmentType": fragment,
+            "revert": "false",
+        }
 
     def _time_ns(self, text: Any) -> int:
         try:

@@ -9,7 +9,7 @@ from typing import Protocol
 from batchscore.domain.inventory import ManagedObject
 from batchscore.domain.jobs import MeasurementPath
 from batchscore.domain.measurements import to_ns
-from batchscore.sources.source import Series, SeriesChunk, chunk_bounds
+from batchscore.sources.source import Series, SeriesChunk, read_chunks
 from batchscore.store import measurements as repo
 from batchscore.store.db import Database
 
@@ -38,19 +38,27 @@ class EmbeddedSource:
         end: datetime,
         chunk: timedelta | None = None,
     ) -> Iterator[SeriesChunk]:
-        for lo, hi in chunk_bounds(start, end, chunk):
+        wanted = list(dict.fromkeys(paths))
+
+        def read(lo: datetime, hi: datetime) -> dict[MeasurementPath, Series]:
             lo_ns, hi_ns = to_ns(lo), to_ns(hi)
             # One short read transaction per chunk, so a long window never pins a snapshot.
             with self.db.read() as conn:
-                series = {
+                return {
                     path: Series(
                         *repo.read_series(
                             conn, tenant, device_id, path.fragment, path.series, lo_ns, hi_ns
                         )
                     )
-                    for path in dict.fromkeys(paths)
+                    for path in wanted
                 }
-            yield SeriesChunk(lo, hi, series)
+
+        def first(lo: datetime, hi: datetime) -> int | None:
+            pairs = [(path.fragment, path.series) for path in wanted]
+            with self.db.read() as conn:
+                return repo.first_time(conn, tenant, device_id, pairs, to_ns(lo), to_ns(hi))
+
+        return read_chunks(start, end, chunk, read, first)
 
     def devices_below(self, tenant: str, target_id: int) -> list[int]:
         return self.inventory.devices_below(tenant, self.inventory.get(tenant, target_id))

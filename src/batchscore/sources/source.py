@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from batchscore.domain.jobs import MeasurementPath
+from batchscore.domain.measurements import from_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +65,36 @@ class MeasurementSource(Protocol):
         ...
 
 
-def chunk_bounds(
-    start: datetime, end: datetime, chunk: timedelta | None
-) -> Iterator[tuple[datetime, datetime]]:
-    """Split ``[start, end)`` into consecutive ``[a, b)`` of at most ``chunk`` (pure math)."""
+ReadChunk = Callable[[datetime, datetime], Mapping[MeasurementPath, Series]]
+"""Every requested path of one device within ``[lo, hi)``."""
+FirstTime = Callable[[datetime, datetime], int | None]
+"""The time (epoch ns) of the device's first value of any requested path in ``[lo, hi)``."""
+
+
+def read_chunks(
+    start: datetime, end: datetime, chunk: timedelta | None, read: ReadChunk, first: FirstTime
+) -> Iterator[SeriesChunk]:
+    """``[start, end)`` read in consecutive chunks of at most ``chunk`` (the whole window when
+    None) on the grid ``start + k * chunk``. After a chunk without data, ``first`` says where
+    the data goes on and the reader jumps to that chunk, so a window of years over sparse data
+    costs a few reads instead of one per chunk; the jumped-over stretch is part of the empty
+    chunk yielded, and the chunks yielded still tile the window."""
     if chunk is not None and chunk <= timedelta(0):
         raise ValueError("chunk must be positive")
-    if start >= end:
-        yield start, end
-        return
-    step = chunk or (end - start)
+    step = chunk or end - start
     at = start
-    while at < end:
-        upto = min(at + step, end)
-        yield at, upto
+    while True:
+        hi = min(at + step, end)
+        series = read(at, hi)
+        upto = hi
+        if hi < end and not any(len(s) for s in series.values()):
+            following = first(hi, end)
+            if following is None:
+                upto = end
+            else:  # on the grid, and forward whatever the source answered
+                grid = start + ((from_ns(following) - start) // step) * step
+                upto = min(max(grid, hi), end)
+        yield SeriesChunk(at, upto, series)
+        if upto >= end:
+            return
         at = upto

@@ -101,6 +101,33 @@ def read_series(
     return np.ascontiguousarray(pairs["t"]), np.ascontiguousarray(pairs["v"])
 
 
+def first_time(
+    conn: Connection,
+    tenant: str,
+    device_id: int,
+    paths: Sequence[tuple[str, str]],
+    start_ns: int,
+    end_ns: int,
+) -> int | None:
+    """The earliest time (epoch ns) in ``[start_ns, end_ns)`` of any of ``paths``
+    (fragment, series), or None: one primary-key seek per path."""
+    found = [
+        conn.execute(
+            select(func.min(m.c.time_ns)).where(
+                m.c.tenant_id == tenant,
+                m.c.device_id == device_id,
+                m.c.fragment == fragment,
+                m.c.series == series,
+                m.c.time_ns >= start_ns,
+                m.c.time_ns < end_ns,
+            )
+        ).scalar()
+        for fragment, series in paths
+    ]
+    times = [int(t) for t in found if t is not None]
+    return min(times) if times else None
+
+
 def _conditions(tenant: str, flt: MeasurementFilter) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = [m.c.tenant_id == tenant]
     if flt.device_id is not None:
