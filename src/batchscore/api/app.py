@@ -15,6 +15,7 @@ from batchscore import __version__, web
 from batchscore.api import health, inventory, jobs, measurements, models, schedule
 from batchscore.api.deps import READ, require
 from batchscore.api.errors import install_error_handlers
+from batchscore.api.fresh_responses import FreshResponses
 from batchscore.api.inference_pages import InferencePages
 from batchscore.api.job_documents import JobDocuments
 from batchscore.api.middleware import RequestIdMiddleware
@@ -44,6 +45,7 @@ def create_app(svc: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.state.services = svc
     app.state.job_documents = JobDocuments()
     app.state.inference_pages = InferencePages()
+    app.state.fresh_responses = FreshResponses(svc.db.change_stamp)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     for module in (health, jobs, models, schedule, inventory, measurements, web):

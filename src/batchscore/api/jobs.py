@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from batchscore.api.csv_export import csv_lines
 from batchscore.api.deps import ADMIN, READ, read_json, require, services
+from batchscore.api.fresh_responses import fresh_json
 from batchscore.api.inference_pages import InferencePages
 from batchscore.api.job_documents import JobDocuments
 from batchscore.api.render import (
@@ -43,36 +44,59 @@ _JOB_BODY: dict[str, Any] = {
 
 
 @router.get("/jobs", response_model=list[JobOut], summary="List jobs")
-def list_jobs(
+async def list_jobs(
     request: Request,
     principal: Principal = require(READ),
     pageSize: int | None = Query(None, ge=1, le=2000, description="Opt-in paging."),
     currentPage: int = Query(1, ge=1),
 ) -> Response:
     documents: JobDocuments = request.app.state.job_documents
-    body = documents.listing(services(request).jobs, principal.tenant, pageSize, currentPage)
-    return Response(body, media_type="application/json")
-
-
-@router.get("/job/{jobId}", response_model=JobOut, summary="Get a job")
-def get_job(jobId: str, request: Request, principal: Principal = require(READ)) -> JSONResponse:
-    return JSONResponse(job_json(services(request).jobs.get(principal.tenant, jobId)))
-
-
-@router.get("/job/{jobId}/status", response_model=JobStatusOut, summary="Status of the last run")
-def job_status(jobId: str, request: Request, principal: Principal = require(READ)) -> JSONResponse:
-    job = services(request).jobs.get(principal.tenant, jobId)
-    if job.last_status is None:
-        return JSONResponse({"jobExecutionStatus": "Pending", "jobExecutionDuration": ""})
-    return JSONResponse(
-        {"jobExecutionStatus": job.last_status.value, "jobExecutionDuration": duration_text(job)}
+    jobs = services(request).jobs
+    return await fresh_json(
+        request,
+        principal.tenant,
+        lambda: documents.listing(jobs, principal.tenant, pageSize, currentPage),
     )
 
 
+@router.get("/job/{jobId}", response_model=JobOut, summary="Get a job")
+async def get_job(jobId: str, request: Request, principal: Principal = require(READ)) -> Response:
+    jobs = services(request).jobs
+    return await fresh_json(
+        request, principal.tenant, lambda: encode(job_json(jobs.get(principal.tenant, jobId)))
+    )
+
+
+@router.get("/job/{jobId}/status", response_model=JobStatusOut, summary="Status of the last run")
+async def job_status(
+    jobId: str, request: Request, principal: Principal = require(READ)
+) -> Response:
+    jobs = services(request).jobs
+
+    def render() -> bytes:
+        job = jobs.get(principal.tenant, jobId)
+        if job.last_status is None:
+            return encode({"jobExecutionStatus": "Pending", "jobExecutionDuration": ""})
+        return encode(
+            {
+                "jobExecutionStatus": job.last_status.value,
+                "jobExecutionDuration": duration_text(job),
+            }
+        )
+
+    return await fresh_json(request, principal.tenant, render)
+
+
 @router.get("/job/{jobId}/history", response_model=list[ExecutionOut], summary="Execution history")
-def job_history(jobId: str, request: Request, principal: Principal = require(READ)) -> JSONResponse:
-    runs = services(request).jobs.history(principal.tenant, jobId)
-    return JSONResponse([execution_json(r.job_id, r) for r in runs])
+async def job_history(
+    jobId: str, request: Request, principal: Principal = require(READ)
+) -> Response:
+    jobs = services(request).jobs
+
+    def render() -> bytes:
+        return encode([execution_json(r.job_id, r) for r in jobs.history(principal.tenant, jobId)])
+
+    return await fresh_json(request, principal.tenant, render)
 
 
 @router.put("/job/{jobId}/history", include_in_schema=False)
@@ -88,15 +112,19 @@ def job_history_put(
 @router.get(
     "/job/{jobId}/history/{executionId}", response_model=ExecutionOut, summary="One execution"
 )
-def job_execution(
+async def job_execution(
     jobId: str,
     executionId: str,
     request: Request,
     principal: Principal = require(READ),
-) -> JSONResponse:
-    svc = services(request).jobs
-    run = svc.execution(principal.tenant, jobId, executionId)
-    return JSONResponse(execution_json(run.job_id, run))
+) -> Response:
+    jobs = services(request).jobs
+
+    def render() -> bytes:
+        run = jobs.execution(principal.tenant, jobId, executionId)
+        return encode(execution_json(run.job_id, run))
+
+    return await fresh_json(request, principal.tenant, render)
 
 
 @router.get(
@@ -104,7 +132,7 @@ def job_execution(
     response_model=InferencePage,
     summary="Inferences of an execution, 2000 records per page",
 )
-def job_inferences(
+async def job_inferences(
     jobId: str,
     executionId: str,
     request: Request,
@@ -113,16 +141,19 @@ def job_inferences(
     withTimestamps: bool = Query(False, description="Add a time array per device."),
 ) -> Response:
     svc = services(request)
-    run = svc.jobs.execution(principal.tenant, jobId, executionId)
-
-    def render() -> bytes:
-        pieces = svc.inferences.page_of(run, currentPage)
-        collection = [inference_entry(p, withTimestamps) for p in pieces]
-        return encode({"inferenceCollection": collection, "currentPage": currentPage})
-
     pages: InferencePages = request.app.state.inference_pages
-    body = pages.get(run, currentPage, withTimestamps, render)
-    return Response(body, media_type="application/json")
+
+    def page() -> bytes:
+        run = svc.jobs.execution(principal.tenant, jobId, executionId)
+
+        def render() -> bytes:
+            pieces = svc.inferences.page_of(run, currentPage)
+            collection = [inference_entry(p, withTimestamps) for p in pieces]
+            return encode({"inferenceCollection": collection, "currentPage": currentPage})
+
+        return pages.get(run, currentPage, withTimestamps, render)
+
+    return await fresh_json(request, principal.tenant, page)
 
 
 @router.get(

@@ -103,13 +103,20 @@ class Authenticator:
         self._verifications: dict[tuple[str, str, bytes], threading.Lock] = {}
         self._lock = threading.Lock()
 
+    def cached(self, header: str | None) -> Principal | None:
+        """The principal of ``header`` if its credentials were verified within the cache time:
+        no I/O and no waiting, so the event loop may ask before handing a request to a thread."""
+        creds = parse_basic(header, self.default_tenant)
+        if creds is None:
+            return None
+        return self._cached(self._cache_key(creds), self.clock.now().timestamp())
+
     def authenticate(self, header: str | None, address: str) -> Principal:
         creds = parse_basic(header, self.default_tenant)
         if creds is None:
             raise Unauthorized()
         now = self.clock.now().timestamp()
-        digest = hmac.new(self._key, creds.password.encode(), hashlib.sha256).digest()
-        cache_key = (creds.tenant, creds.user, digest)
+        cache_key = self._cache_key(creds)
         hit = self._cached(cache_key, now)
         if hit is not None:
             return hit
@@ -120,6 +127,10 @@ class Authenticator:
             if hit is not None:
                 return hit
             return self._verify(creds, cache_key, address, now)
+
+    def _cache_key(self, creds: Credentials) -> tuple[str, str, bytes]:
+        digest = hmac.new(self._key, creds.password.encode(), hashlib.sha256).digest()
+        return (creds.tenant, creds.user, digest)
 
     def _cached(self, cache_key: tuple[str, str, bytes], now: float) -> Principal | None:
         with self._lock:

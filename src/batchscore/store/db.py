@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -18,6 +21,9 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = is_sqlite(engine)
+        self._probe: sqlite3.Connection | None = None
+        self._probe_lock = threading.Lock()
+        self._stampless = False
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -37,7 +43,37 @@ class Database:
         with _translated(), self.engine.begin() as conn:
             yield conn
 
+    def change_stamp(self) -> int | None:
+        """A number that moves whenever any connection, in any process, commits to the
+        database: SQLite's ``data_version``, read on a connection of its own that never
+        writes. It costs microseconds and no transaction, so callers may reuse what they read
+        while it stays the same. None where the backend has no such thing (PostgreSQL,
+        in-memory SQLite) or the probe fails: then nothing may be reused."""
+        with self._probe_lock:
+            if self._stampless:  # a reopened probe would count from 1 again
+                return None
+            try:
+                if self._probe is None:
+                    path = self.engine.url.database if self.is_sqlite else None
+                    if not path or path == ":memory:" or path.startswith("file:"):
+                        self._stampless = True  # this database has no stamp, ever
+                        return None
+                    if not Path(path).exists():
+                        return None  # not created yet; connecting would create it
+                    self._probe = sqlite3.connect(
+                        path, timeout=0.05, isolation_level=None, check_same_thread=False
+                    )
+                row = self._probe.execute("PRAGMA data_version").fetchone()
+            except sqlite3.Error:
+                return None
+        return int(row[0])
+
     def dispose(self) -> None:
+        with self._probe_lock:
+            self._stampless = True
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
         self.engine.dispose()
 
 
