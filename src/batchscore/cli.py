@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from batchscore import heap
 from batchscore.cli_import import import_app
 from batchscore.clock import SystemClock
 from batchscore.domain.roles import parse_role
@@ -103,10 +104,10 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         return
     background = Background(services)
     background.start(scheduler=settings.scheduler)
+    api = create_app(services)
+    heap.settle()
     try:
-        uvicorn.run(
-            create_app(services), host=bind_host, port=bind_port, log_config=None, access_log=False
-        )
+        uvicorn.run(api, host=bind_host, port=bind_port, log_config=None, access_log=False)
     finally:
         if simulator is not None:
             simulator.stop()

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from batchscore import heap
 from batchscore.api.app import create_app
 from batchscore.clock import SystemClock
 from batchscore.logs import configure_logging
@@ -32,6 +33,7 @@ def worker_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         background.start(scheduler=settings.scheduler)
+        heap.settle()
         try:
             yield
         finally:
