@@ -196,3 +196,15 @@ def test_responses_carry_a_request_id(client: TestClient, admin: dict[str, str])
     r = client.get(f"{BASE}/jobs", headers={**admin, "X-Request-ID": "bad id\x01"})
     assert r.headers["x-request-id"] != "bad id\x01"
     assert len(r.headers["x-request-id"]) == 16
+
+
+def test_every_request_gets_its_own_id_and_one_access_line(
+    client: TestClient, admin: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="batchscore.access"):
+        ids = [client.get(f"{BASE}/jobs", headers=admin).headers["x-request-id"] for _ in range(3)]
+    assert len(set(ids)) == 3
+    assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids)
+    lines = [r for r in caplog.records if r.name == "batchscore.access"]
+    assert [r.getMessage() for r in lines] == [f"GET {BASE}/jobs 200"] * 3
+    assert all(r.durationMs >= 0 for r in lines)  # type: ignore[attr-defined]
