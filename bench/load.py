@@ -9,6 +9,8 @@ Prints p50/p99 per request kind, requests/s, errors, and the bare endpoint's req
 The default client is one httpx.AsyncClient in this process; on a 2-core machine it competes
 with the server for CPU, so ``--client wrk`` runs one ``wrk`` process per request kind instead
 (connections split by the mix weights; job creations paced to about 10/s per connection).
+wrk sends ``Accept-Encoding: gzip`` as common HTTP clients do (``--accept-encoding identity``
+for uncompressed answers); httpx does so by itself.
 """
 
 from __future__ import annotations
@@ -219,9 +221,12 @@ WrkResult = dict[str, tuple[int, int, float, float, float]]
 """kind -> (requests, errors, requests/s, p50 ms, p99 ms)."""
 
 
-def wrk_script(kind: str, device: int) -> str:
+def wrk_script(kind: str, device: int, encoding: str) -> str:
     token = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
-    lines = [f'wrk.headers["Authorization"] = "Basic {token}"']
+    lines = [
+        f'wrk.headers["Authorization"] = "Basic {token}"',
+        f'wrk.headers["Accept-Encoding"] = "{encoding}"',
+    ]
     if kind == "create":
         body = json.dumps(job_body(device, "wrk-created")).replace("\\", "\\\\")
         lines += [
@@ -234,7 +239,12 @@ def wrk_script(kind: str, device: int) -> str:
 
 
 def run_wrk(
-    base: str, groups: list[tuple[str, int]], seconds: float, device: int, target: int
+    base: str,
+    groups: list[tuple[str, int]],
+    seconds: float,
+    device: int,
+    target: int,
+    encoding: str = "gzip",
 ) -> WrkResult:
     """One wrk process per (kind, connections), all at once; their reports parsed."""
     paths = {
@@ -249,7 +259,7 @@ def run_wrk(
     procs = []
     for kind, connections in groups:
         script = scripts / f"{kind}.lua"
-        script.write_text(wrk_script(kind, device))
+        script.write_text(wrk_script(kind, device, encoding))
         command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--latency"]
         command += ["--timeout", "30s", "-s", str(script), base + paths[kind]]
         procs.append((kind, subprocess.Popen(command, stdout=subprocess.PIPE, text=True)))
@@ -327,6 +337,12 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy top-functions output of the server")
     parser.add_argument("--client", choices=["httpx", "wrk"], default="httpx")
     parser.add_argument("--processes", type=int, default=1, help="BATCHSCORE_API_PROCESSES")
+    parser.add_argument(
+        "--accept-encoding",
+        default="gzip",
+        help="wrk's Accept-Encoding (gzip, as browsers, curl --compressed, httpx and requests "
+        "send; 'identity' for uncompressed answers)",
+    )
     args = parser.parse_args()
     if args.client == "wrk" and shutil.which("wrk") is None:
         raise SystemExit("--client wrk needs wrk on PATH (apt-get install wrk)")
@@ -394,12 +410,17 @@ def main() -> None:
 def load_with_wrk(
     args: argparse.Namespace, base: str, bare_base: str, device: int, target: int
 ) -> None:
-    seconds, clients = args.seconds, args.clients
-    bare = report_wrk("bare FastAPI /items", run_wrk(bare_base, [("bare", clients)], seconds, 0, 0))
+    seconds, clients, encoding = args.seconds, args.clients, args.accept_encoding
+    bare = report_wrk(
+        "bare FastAPI /items", run_wrk(bare_base, [("bare", clients)], seconds, 0, 0, encoding)
+    )
     for kind in ("list", "inferences"):
-        report_wrk(f"only {kind}", run_wrk(base, [(kind, clients)], seconds / 2, device, target))
+        report_wrk(
+            f"only {kind}",
+            run_wrk(base, [(kind, clients)], seconds / 2, device, target, encoding),
+        )
     mixed = report_wrk(
-        "batchscore mixed", run_wrk(base, wrk_groups(clients), seconds, device, target)
+        "batchscore mixed", run_wrk(base, wrk_groups(clients), seconds, device, target, encoding)
     )
     with httpx.Client(base_url=base, auth=AUTH) as http:
         ticker = next(j for j in http.get(f"{BASE}/jobs").json() if j["jobName"] == "ticker")

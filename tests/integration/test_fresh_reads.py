@@ -113,3 +113,24 @@ def test_cached_logins_are_checked_without_the_database(
     clock.advance(61)
     assert services.auth.cached(header) is None  # expired: verified again with argon2
     assert client.get(f"{BASE}/jobs", headers={"Authorization": wrong}).status_code == 401
+
+
+def test_large_answers_are_gzipped_for_clients_that_accept_it(
+    client: TestClient, admin: dict[str, str], world: World
+) -> None:
+    for i in range(30):
+        client.post(f"{BASE}/job", json=periodic_job(world, jobName=f"J{i}"), headers=admin)
+    path = f"{BASE}/jobs"
+    for _ in range(2):  # rendered, then kept
+        zipped = client.get(path, headers={**admin, "Accept-Encoding": "gzip, deflate"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert zipped.headers["vary"] == "Accept-Encoding"
+        assert int(zipped.headers["content-length"]) * 4 < len(zipped.content)
+        plain = client.get(path, headers={**admin, "Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert int(plain.headers["content-length"]) == len(plain.content)
+        assert plain.json() == zipped.json()
+        assert len(plain.json()) == 30
+    small = client.get(f"{BASE}/job/{plain.json()[0]['jobId']}", headers=admin)
+    assert small.status_code == 200
+    assert "content-encoding" not in small.headers  # under 4 kB: not worth compressing

@@ -4,6 +4,7 @@ before the body was rendered, renders once per key and stamp, and stays within i
 from __future__ import annotations
 
 import asyncio
+import gzip
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from batchscore.api.fresh_responses import FreshResponses
+from batchscore.api.fresh_responses import FreshResponses, accepts_gzip
 from batchscore.errors import NotFound
 
 T = TypeVar("T")
@@ -44,8 +45,12 @@ def run(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return thread.submit(lambda: asyncio.run(scenario())).result()
 
 
+async def plain(cache: FreshResponses, key: str, render: Callable[[], bytes]) -> bytes:
+    return (await cache.body(key, render)).plain
+
+
 def get(cache: FreshResponses, key: str, render: Callable[[], bytes]) -> bytes:
-    return run(lambda: cache.body(key, render))
+    return run(lambda: plain(cache, key, render))
 
 
 def test_a_body_is_served_again_while_the_stamp_holds() -> None:
@@ -86,7 +91,7 @@ def test_concurrent_requests_share_one_render() -> None:
 
     async def scenario() -> list[bytes]:
         cache = FreshResponses(Stamp())
-        tasks = [asyncio.create_task(cache.body("k", slow)) for _ in range(10)]
+        tasks = [asyncio.create_task(plain(cache, "k", slow)) for _ in range(10)]
         while calls == 0:  # the first request's render has started in a worker thread
             await asyncio.sleep(0)
         await asyncio.sleep(0)  # the other nine reach the shared render and wait
@@ -111,7 +116,7 @@ def test_a_failed_render_is_not_shared_and_not_kept() -> None:
 
     async def scenario() -> list[bytes | BaseException]:
         cache = FreshResponses(Stamp())
-        tasks = [asyncio.create_task(cache.body("k", flaky)) for _ in range(3)]
+        tasks = [asyncio.create_task(plain(cache, "k", flaky)) for _ in range(3)]
         while calls == 0:
             await asyncio.sleep(0)
         await asyncio.sleep(0)
@@ -132,13 +137,13 @@ def test_a_body_rendered_before_a_newer_one_was_kept_is_dropped() -> None:
         return b"old"
 
     async def scenario(cache: FreshResponses) -> bytes:
-        slow = asyncio.create_task(cache.body("a", old))  # reads stamp 1, renders slowly
+        slow = asyncio.create_task(plain(cache, "a", old))  # reads stamp 1, renders slowly
         await asyncio.sleep(0)
         stamp.value = 2
-        assert await cache.body("b", lambda: b"new") == b"new"  # kept at stamp 2
+        assert await plain(cache, "b", lambda: b"new") == b"new"  # kept at stamp 2
         release.set()
         assert await slow == b"old"  # answered, but not kept: stamp 1 is stale
-        return await cache.body("a", lambda: b"fresh")
+        return await plain(cache, "a", lambda: b"fresh")
 
     cache = FreshResponses(stamp)
     assert run(lambda: scenario(cache)) == b"fresh"
@@ -156,3 +161,40 @@ def test_the_budget_bounds_what_is_kept(size: int) -> None:
         assert get(cache, "a", lambda: b"other") == b"other"
     else:  # larger than a sixteenth of the budget: never kept
         assert cache.size_bytes == 0
+
+
+def test_large_bodies_are_also_kept_compressed() -> None:
+    document = b"[" + b",".join(b'{"jobId":%d,"jobName":"job"}' % i for i in range(500)) + b"]"
+    cache = FreshResponses(Stamp())
+    body = run(lambda: cache.body("big", lambda: document))
+    assert body.plain == document
+    assert body.gzipped is not None
+    assert gzip.decompress(body.gzipped) == document
+    assert len(body.gzipped) < len(document) / 5
+    assert cache.size_bytes == len(document) + len(body.gzipped)
+    small = run(lambda: cache.body("small", lambda: b"[]"))
+    assert small.gzipped is None
+    unkept = FreshResponses(Stamp(None))  # PostgreSQL: compressed only when asked for
+    assert run(lambda: unkept.body("big", lambda: document, compress=False)).gzipped is None
+    assert run(lambda: unkept.body("big", lambda: document)).gzipped is not None
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        (None, False),
+        ("", False),
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, GZIP;q=0.5", True),
+        ("deflate", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0.000, *", False),
+        ("*", True),
+        ("*;q=0", False),
+        ("identity", False),
+        ("gzip;q=junk", True),
+    ],
+)
+def test_accept_encoding(header: str | None, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted

@@ -9,10 +9,15 @@ kept: every request renders, as it would without this cache.
 
 Bodies are keyed by tenant, path and query, and only for routes whose answer depends on
 nothing else (not the user, not the clock). Errors are raised by ``render`` and never kept.
+
+Large bodies are also kept gzip-compressed, made once per rendering, for the clients that
+accept it (``Accept-Encoding: gzip``, as browsers, curl --compressed, httpx and requests send):
+the list of 1,000 jobs is 580 kB as JSON and a tenth of that compressed.
 """
 
 from __future__ import annotations
 
+import gzip
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -24,6 +29,27 @@ from starlette.responses import Response
 
 BUDGET_BYTES = 32 * 1024 * 1024
 """Bodies kept per process; the least recently used go first beyond this."""
+GZIP_FROM_BYTES = 4096
+"""Smaller bodies are sent as they are: compressing them saves less than it costs."""
+GZIP_LEVEL = 1
+"""Fast compression: JSON this repetitive still shrinks about tenfold."""
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """One rendering: the JSON, and its gzip form when it is worth having."""
+
+    plain: bytes
+    gzipped: bytes | None = None
+
+    @classmethod
+    def of(cls, plain: bytes, *, compress: bool = True) -> Body:
+        worth = compress and len(plain) >= GZIP_FROM_BYTES
+        return cls(plain, gzip.compress(plain, GZIP_LEVEL, mtime=0) if worth else None)
+
+    @property
+    def size(self) -> int:
+        return len(self.plain) + len(self.gzipped or b"")
 
 
 @dataclass(eq=False)
@@ -32,7 +58,7 @@ class _Flight:
 
     stamp: int
     done: anyio.Event = field(default_factory=anyio.Event)
-    body: bytes | None = None
+    body: Body | None = None
 
 
 class FreshResponses:
@@ -41,18 +67,21 @@ class FreshResponses:
         self._budget = budget_bytes
         self._size = 0
         self._at: int | None = None  # the stamp every kept body was rendered at
-        self._bodies: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bodies: OrderedDict[Hashable, Body] = OrderedDict()
         self._flights: dict[Hashable, _Flight] = {}
 
-    async def body(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
+    async def body(
+        self, key: Hashable, render: Callable[[], bytes], *, compress: bool = True
+    ) -> Body:
         """The kept body of ``key`` if the database is unchanged since it was rendered, else
         ``render()`` in a worker thread, kept when a stamp was available. Requests arriving
         while a render of the same key at the same stamp is under way share its result, so a
         commit under load costs one render per key, not one per waiting request. Event loop
-        only: the cache itself needs no lock."""
+        only: the cache itself needs no lock. ``compress`` says whether the caller can use the
+        gzip form when nothing can be kept (kept bodies always have it, when worth it)."""
         stamp = self._stamp()
         if stamp is None:
-            return await run_in_threadpool(render)
+            return await run_in_threadpool(lambda: Body.of(render(), compress=compress))
         if stamp == self._at:
             hit = self._bodies.get(key)
             if hit is not None:
@@ -63,10 +92,11 @@ class FreshResponses:
             await flight.done.wait()
             if flight.body is not None:
                 return flight.body
-            return await run_in_threadpool(render)  # it failed: each request gets its own answer
+            # it failed: each request gets its own answer
+            return await run_in_threadpool(lambda: Body.of(render(), compress=compress))
         flight = self._flights[key] = _Flight(stamp)
         try:
-            body = flight.body = await run_in_threadpool(render)
+            body = flight.body = await run_in_threadpool(lambda: Body.of(render()))
         finally:
             if self._flights.get(key) is flight:
                 del self._flights[key]
@@ -74,23 +104,23 @@ class FreshResponses:
         self._keep(key, stamp, body)
         return body
 
-    def _keep(self, key: Hashable, stamp: int, body: bytes) -> None:
+    def _keep(self, key: Hashable, stamp: int, body: Body) -> None:
         if stamp != self._at:
             if self._at is not None and stamp < self._at:
                 return  # rendered before a newer body was kept: already stale
             self._bodies.clear()
             self._size = 0
             self._at = stamp
-        if len(body) > self._budget // 16:
+        if body.size > self._budget // 16:
             return
         old = self._bodies.pop(key, None)
         if old is not None:
-            self._size -= len(old)
+            self._size -= old.size
         self._bodies[key] = body
-        self._size += len(body)
+        self._size += body.size
         while self._size > self._budget:
             _, dropped = self._bodies.popitem(last=False)
-            self._size -= len(dropped)
+            self._size -= dropped.size
 
     @property
     def size_bytes(self) -> int:
@@ -98,7 +128,36 @@ class FreshResponses:
 
 
 async def fresh_json(request: Request, tenant: str, render: Callable[[], bytes]) -> Response:
-    """A JSON response for a GET of ``tenant``, through the app's :class:`FreshResponses`."""
+    """A JSON response for a GET of ``tenant``, through the app's :class:`FreshResponses`,
+    gzip-compressed when the client accepts it and the body is large."""
     fresh: FreshResponses = request.app.state.fresh_responses
     key = (tenant, request.url.path, request.url.query)
-    return Response(await fresh.body(key, render), media_type="application/json")
+    wants = accepts_gzip(request.headers.get("accept-encoding"))
+    body = await fresh.body(key, render, compress=wants)
+    headers = {"Vary": "Accept-Encoding"}
+    if wants and body.gzipped is not None:
+        headers["Content-Encoding"] = "gzip"
+        return Response(body.gzipped, media_type="application/json", headers=headers)
+    return Response(body.plain, media_type="application/json", headers=headers)
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` header accepts gzip (named, or ``*``, without q=0)."""
+    if not header:
+        return False
+    accepted: dict[str, bool] = {}
+    for item in header.lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        q = params.strip()
+        refused = q.startswith("q=") and _quality(q[2:]) == 0.0
+        accepted[coding.strip()] = not refused
+    if "gzip" in accepted:
+        return accepted["gzip"]
+    return accepted.get("*", False)
+
+
+def _quality(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 1.0
