@@ -202,3 +202,41 @@ def test_roles(client: TestClient, reader: dict[str, str], world: World) -> None
     assert r.status_code == 403
     assert r.json()["error"] == "security/Forbidden"
     assert client.get("/measurement/measurements").status_code == 401
+
+
+def test_pages_of_interleaved_devices_and_types_hold_whole_measurements(
+    client: TestClient, admin: dict[str, str], world: World
+) -> None:
+    """Two devices at the same instants, two types at one instant of one device: every page
+    holds whole measurements (all their fragments), and the pages joined are the whole list."""
+    items = []
+    for second in range(7):
+        for device in (world.device, world.device2):
+            items.append(measurement(device, second))
+    twin = measurement(
+        world.device, 3, c8y_Gyroscope={"gyroX": {"value": 1}, "gyroY": {"value": 2}}
+    )
+    twin["type"] = "c8y_Gyro"
+    items.append(twin)
+    assert post(client, admin, {"measurements": items}).status_code == 201
+    whole = listed(client, admin, pageSize=100)["measurements"]
+    assert len(whole) == 15
+    joined = [
+        m
+        for page in range(1, 6)
+        for m in listed(client, admin, pageSize=3, currentPage=page)["measurements"]
+    ]
+    assert joined == whole
+    keys = [(m["time"], int(m["source"]["id"]), m["type"]) for m in whole]
+    assert keys == sorted(keys)
+    gyro = [m for m in whole if m["type"] == "c8y_Gyro"]
+    assert [sorted(m["c8y_Gyroscope"]) for m in gyro] == [["gyroX", "gyroY"]]
+    assert all(
+        sorted(m["c8y_Acceleration"]) == ["accelerationX", "accelerationY"]
+        for m in whole
+        if m["type"] != "c8y_Gyro"
+    )
+    device_only = listed(client, admin, source=world.device2, pageSize=4, currentPage=2)[
+        "measurements"
+    ]
+    assert [m["time"][17:19] for m in device_only] == ["04", "05", "06"]

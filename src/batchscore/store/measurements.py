@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Connection, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batchscore.store.tables import measurements
@@ -25,6 +25,12 @@ _SERIES_QMARK = (
     "AND fragment = ? AND series = ? AND time_ns >= ? AND time_ns < ? ORDER BY time_ns"
 )
 _SERIES_FORMAT = _SERIES_QMARK.replace("?", "%s")
+_ROWS_QMARK = (
+    "SELECT fragment, series, time_ns, value, unit, type FROM measurements "
+    "WHERE tenant_id = ? AND device_id = ? AND time_ns >= ? AND time_ns <= ? "
+    "ORDER BY time_ns, fragment, series"
+)
+_ROWS_FORMAT = _ROWS_QMARK.replace("?", "%s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,23 +187,27 @@ def count_measurements(conn: Connection, tenant: str, flt: MeasurementFilter) ->
 
 
 def rows_of(conn: Connection, tenant: str, keys: Sequence[MeasurementKey]) -> list[ValueRow]:
-    """Every stored value of the given measurements, all fragments included."""
+    """Every stored value of the given measurements (one page of :func:`page_keys`), all
+    fragments included: one range read per device over the page's time span, served by the
+    (tenant, device, time) index, filtered to the page's keys."""
     if not keys:
         return []
     wanted = set(keys)
-    pairs = sorted({(device, time_ns) for device, time_ns, _ in keys})
-    rows = conn.execute(
-        select(m)
-        .where(
-            and_(
-                m.c.tenant_id == tenant,
-                tuple_(m.c.device_id, m.c.time_ns).in_(pairs),
+    spans: dict[int, tuple[int, int]] = {}
+    for device, time_ns, _ in keys:
+        lo, hi = spans.get(device, (time_ns, time_ns))
+        spans[device] = (min(lo, time_ns), max(hi, time_ns))
+    sql = _ROWS_QMARK if conn.dialect.paramstyle == "qmark" else _ROWS_FORMAT
+    found: list[ValueRow] = []
+    cursor = conn.connection.cursor()
+    try:
+        for device, (lo, hi) in sorted(spans.items()):
+            cursor.execute(sql, (tenant, device, lo, hi))
+            found.extend(
+                ValueRow(device, fragment, series, time_ns, value, unit, type_)
+                for fragment, series, time_ns, value, unit, type_ in cursor.fetchall()
+                if (device, time_ns, type_) in wanted
             )
-        )
-        .order_by(m.c.fragment, m.c.series)
-    )
-    return [
-        ValueRow(int(r.device_id), r.fragment, r.series, int(r.time_ns), r.value, r.unit, r.type)
-        for r in rows
-        if (int(r.device_id), int(r.time_ns), r.type) in wanted
-    ]
+    finally:
+        cursor.close()
+    return found

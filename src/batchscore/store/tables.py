@@ -195,6 +195,8 @@ measurements = Table(
     Column("value", Double, nullable=False),
     Column("unit", String(32), nullable=True),
     Column("type", String(255), nullable=True),
+    # The measurement API's order: a device's measurements by time (page keys, page rows).
+    Index(None, "tenant_id", "device_id", "time_ns", "type"),
     # On SQLite the primary key then *is* the table, so a window scan reads one b-tree.
     sqlite_with_rowid=False,
 )
