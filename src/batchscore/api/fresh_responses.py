@@ -12,7 +12,7 @@ nothing else (not the user, not the clock). Errors are raised by ``render`` and 
 
 Large bodies are also kept gzip-compressed, made once per rendering, for the clients that
 accept it (``Accept-Encoding: gzip``, as browsers, curl --compressed, httpx and requests send):
-the list of 1,000 jobs is 580 kB as JSON and a tenth of that compressed.
+the list of 1,000 jobs is 627 kB as JSON and 15 kB compressed.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ BUDGET_BYTES = 32 * 1024 * 1024
 GZIP_FROM_BYTES = 4096
 """Smaller bodies are sent as they are: compressing them saves less than it costs."""
 GZIP_LEVEL = 1
-"""Fast compression: JSON this repetitive still shrinks about tenfold."""
+"""Fast compression: JSON this repetitive still shrinks tenfold or more."""
 
 
 @dataclass(frozen=True, slots=True)
