@@ -79,6 +79,27 @@ def test_without_a_stamp_every_request_renders_and_nothing_is_kept() -> None:
     assert cache.size_bytes == 0
 
 
+def at_once(
+    render: Callable[[], bytes],
+    requests: int,
+    release: threading.Event,
+    started: Callable[[], bool],
+) -> list[bytes | BaseException]:
+    """``requests`` concurrent requests for one key: ``render`` blocks on ``release``, which is
+    set once the first request's render has ``started`` and the others wait for it."""
+
+    async def scenario() -> list[bytes | BaseException]:
+        cache = FreshResponses(Stamp())
+        tasks = [asyncio.create_task(plain(cache, "k", render)) for _ in range(requests)]
+        while not started():  # the first request's render has started in a worker thread
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the others reach the shared render and wait
+        release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    return run(scenario)
+
+
 def test_concurrent_requests_share_one_render() -> None:
     release = threading.Event()
     calls = 0
@@ -89,16 +110,7 @@ def test_concurrent_requests_share_one_render() -> None:
         assert release.wait(10)
         return b"body"
 
-    async def scenario() -> list[bytes]:
-        cache = FreshResponses(Stamp())
-        tasks = [asyncio.create_task(plain(cache, "k", slow)) for _ in range(10)]
-        while calls == 0:  # the first request's render has started in a worker thread
-            await asyncio.sleep(0)
-        await asyncio.sleep(0)  # the other nine reach the shared render and wait
-        release.set()
-        return await asyncio.gather(*tasks)
-
-    assert run(scenario) == [b"body"] * 10
+    assert at_once(slow, 10, release, lambda: calls > 0) == [b"body"] * 10
     assert calls == 1
 
 
@@ -114,16 +126,7 @@ def test_a_failed_render_is_not_shared_and_not_kept() -> None:
             raise NotFound("gone")
         return b"after"
 
-    async def scenario() -> list[bytes | BaseException]:
-        cache = FreshResponses(Stamp())
-        tasks = [asyncio.create_task(plain(cache, "k", flaky)) for _ in range(3)]
-        while calls == 0:
-            await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        release.set()
-        return await asyncio.gather(*tasks, return_exceptions=True)
-
-    first, *waiters = run(scenario)
+    first, *waiters = at_once(flaky, 3, release, lambda: calls > 0)
     assert isinstance(first, NotFound)
     assert waiters == [b"after", b"after"]  # each rendered for itself
 
