@@ -24,13 +24,11 @@ _SERIES_QMARK = (
     "SELECT time_ns, value FROM measurements WHERE tenant_id = ? AND device_id = ? "
     "AND fragment = ? AND series = ? AND time_ns >= ? AND time_ns < ? ORDER BY time_ns"
 )
-_SERIES_FORMAT = _SERIES_QMARK.replace("?", "%s")
 _ROWS_QMARK = (
     "SELECT fragment, series, time_ns, value, unit, type FROM measurements "
     "WHERE tenant_id = ? AND device_id = ? AND time_ns >= ? AND time_ns <= ? "
     "ORDER BY time_ns, fragment, series"
 )
-_ROWS_FORMAT = _ROWS_QMARK.replace("?", "%s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +83,18 @@ def insert_values(conn: Connection, tenant: str, rows: Sequence[ValueRow]) -> No
     )
 
 
+def _driver_rows(conn: Connection, qmark_sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
+    """The rows of ``qmark_sql`` as the driver's tuples, through a raw cursor: the hot reads
+    skip SQLAlchemy's Row objects. ``%s`` replaces ``?`` for drivers of that style (psycopg)."""
+    sql = qmark_sql if conn.dialect.paramstyle == "qmark" else qmark_sql.replace("?", "%s")
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def read_series(
     conn: Connection,
     tenant: str,
@@ -94,16 +104,13 @@ def read_series(
     start_ns: int,
     end_ns: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Times (epoch ns) and values of one series in ``[start_ns, end_ns)``, ordered by time."""
-    sql = _SERIES_QMARK if conn.dialect.paramstyle == "qmark" else _SERIES_FORMAT
-    # Raw driver cursor: the tuples it yields go straight into one structured array, without
-    # SQLAlchemy Row objects; the primary key serves the range scan in time order.
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, (tenant, device_id, fragment, series, start_ns, end_ns))
-        pairs = np.array(cursor.fetchall(), dtype=_PAIR)
-    finally:
-        cursor.close()
+    """Times (epoch ns) and values of one series in ``[start_ns, end_ns)``, ordered by time.
+    The driver's tuples go straight into one structured array; the primary key serves the
+    range scan in time order."""
+    rows = _driver_rows(
+        conn, _SERIES_QMARK, (tenant, device_id, fragment, series, start_ns, end_ns)
+    )
+    pairs = np.array(rows, dtype=_PAIR)
     return np.ascontiguousarray(pairs["t"]), np.ascontiguousarray(pairs["v"])
 
 
@@ -197,17 +204,11 @@ def rows_of(conn: Connection, tenant: str, keys: Sequence[MeasurementKey]) -> li
     for device, time_ns, _ in keys:
         lo, hi = spans.get(device, (time_ns, time_ns))
         spans[device] = (min(lo, time_ns), max(hi, time_ns))
-    sql = _ROWS_QMARK if conn.dialect.paramstyle == "qmark" else _ROWS_FORMAT
-    found: list[ValueRow] = []
-    cursor = conn.connection.cursor()
-    try:
-        for device, (lo, hi) in sorted(spans.items()):
-            cursor.execute(sql, (tenant, device, lo, hi))
-            found.extend(
-                ValueRow(device, fragment, series, time_ns, value, unit, type_)
-                for fragment, series, time_ns, value, unit, type_ in cursor.fetchall()
-                if (device, time_ns, type_) in wanted
-            )
-    finally:
-        cursor.close()
-    return found
+    return [
+        ValueRow(device, fragment, series, time_ns, value, unit, type_)
+        for device, (lo, hi) in sorted(spans.items())
+        for fragment, series, time_ns, value, unit, type_ in _driver_rows(
+            conn, _ROWS_QMARK, (tenant, device, lo, hi)
+        )
+        if (device, time_ns, type_) in wanted
+    ]
