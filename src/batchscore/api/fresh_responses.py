@@ -79,9 +79,13 @@ class FreshResponses:
         commit under load costs one render per key, not one per waiting request. Event loop
         only: the cache itself needs no lock. ``compress`` says whether the caller can use the
         gzip form when nothing can be kept (kept bodies always have it, when worth it)."""
+
+        def alone() -> Body:  # rendered for this request only, never kept
+            return Body.of(render(), compress=compress)
+
         stamp = self._stamp()
         if stamp is None:
-            return await run_in_threadpool(lambda: Body.of(render(), compress=compress))
+            return await run_in_threadpool(alone)
         if stamp == self._at:
             hit = self._bodies.get(key)
             if hit is not None:
@@ -92,8 +96,7 @@ class FreshResponses:
             await flight.done.wait()
             if flight.body is not None:
                 return flight.body
-            # it failed: each request gets its own answer
-            return await run_in_threadpool(lambda: Body.of(render(), compress=compress))
+            return await run_in_threadpool(alone)  # it failed: each request gets its own answer
         flight = self._flights[key] = _Flight(stamp)
         try:
             body = flight.body = await run_in_threadpool(lambda: Body.of(render()))
