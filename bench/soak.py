@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import itertools
 import os
 import signal
 import statistics
@@ -51,7 +50,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -69,8 +68,8 @@ from batchscore.demo.signals import SERIES
 from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.store.db import Database
-from batchscore.store.tables import executions, jobs
-from batchscore.testing import regression_pmml
+from batchscore.store.tables import executions
+from batchscore.testing import audit_fires, executions_and_counts, regression_pmml
 
 TENANT = "soak"
 PASSWORD = "soak-Passw0rd"
@@ -344,56 +343,23 @@ def last_instant_at_or_before(t: datetime) -> datetime:
 def verify(
     db: Database, start_edge: datetime, steady: datetime, end_edge: datetime, report: Report
 ) -> None:
-    with db.read() as conn:
-        rows = conn.execute(
-            select(
-                executions.c.job_id,
-                executions.c.number,
-                executions.c.scheduled_at,
-                executions.c.status,
-                executions.c.messages,
-                executions.c.started_at,
-                executions.c.ended_at,
-                executions.c.record_count,
-            ).order_by(executions.c.job_id, executions.c.number)
-        ).all()
-        counts = dict(conn.execute(select(jobs.c.id, jobs.c.execution_count)).all())
-    per_job: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
-    for r in rows:
-        per_job[r.job_id].append((r.number, r.scheduled_at))
+    rows, counts = executions_and_counts(db)
     instants = [
         start_edge + timedelta(seconds=PERIOD * k)
         for k in range(int((end_edge - start_edge).total_seconds()) // PERIOD + 1)
     ]
-    covered = set(instants)
-    expected = len(counts) * len(instants)
-    seen = missed = doubled = off_grid = gaps = numbering = 0
-    for job_id, count in counts.items():
-        fired = per_job.get(job_id, [])
-        if [n for n, _ in fired] != list(range(1, len(fired) + 1)) or count != len(fired):
-            numbering += 1
-        at = Counter(t for _, t in fired)
-        doubled += sum(c - 1 for c in at.values() if c > 1)
-        off_grid += sum(1 for t in at if t.timestamp() % PERIOD)
-        seen += sum(1 for t in at if t in covered)
-        missed += sum(1 for t in instants if t not in at)
-        times = sorted(at)
-        gaps += sum(1 for a, b in itertools.pairwise(times) if (b - a).seconds != PERIOD)
+    audit = audit_fires(rows, counts, instants, PERIOD)
+    expected = audit.jobs * len(instants)
     report.add("covered instants (UTC)", f"{start_edge:%H:%M:%S} .. {end_edge:%H:%M:%S}")
-    report.add("jobs x instants", f"{len(counts)} x {len(instants)}")
-    report.add("instants expected / seen", f"{expected} / {seen}")
-    report.add("missed / duplicated / off-grid", f"{missed} / {doubled} / {off_grid}")
-    report.add("jobs with a gap / bad numbering", f"{gaps} / {numbering}")
+    report.add("jobs x instants", f"{audit.jobs} x {len(instants)}")
+    report.add("instants expected / seen", f"{expected} / {audit.seen}")
+    report.add(
+        "missed / duplicated / off-grid", f"{audit.missed} / {audit.doubled} / {audit.off_grid}"
+    )
+    report.add("gaps between fires / bad numbering", f"{audit.gaps} / {audit.numbering}")
     report.add("executions in total (incl. edges)", str(len(rows)))
-    for what, bad in (
-        ("missed instants", missed),
-        ("duplicated instants", doubled),
-        ("off-grid instants", off_grid),
-        ("gaps between fires", gaps),
-        ("broken execution numbering", numbering),
-    ):
-        if bad:
-            report.fail(f"{bad} {what}")
+    for problem in audit.problems():
+        report.fail(problem)
     if not instants:
         report.fail("no instant was covered")
 

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import base64
+import itertools
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
 
 from batchscore.clock import FakeClock
+from batchscore.store.db import Database
+from batchscore.store.tables import executions, jobs
 
-__all__ = ["FakeClock", "basic_auth", "regression_pmml"]
+__all__ = [
+    "FakeClock",
+    "FireAudit",
+    "audit_fires",
+    "basic_auth",
+    "executions_and_counts",
+    "regression_pmml",
+]
 
 
 def basic_auth(user: str, password: str, tenant: str | None = None) -> dict[str, str]:
@@ -43,3 +59,86 @@ def regression_pmml(
         f'<RegressionTable intercept="0">{predictors}</RegressionTable>'
         "</RegressionModel></PMML>"
     ).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class FireAudit:
+    """How the executions of periodic jobs match the grid of instants they should fire at,
+    for soak tests and benches: every count but ``jobs`` and ``seen`` is zero when each job
+    fired each instant exactly once."""
+
+    jobs: int
+    seen: int
+    """(job, instant) pairs fired, among the instants audited."""
+    missed: int
+    doubled: int
+    off_grid: int
+    gaps: int
+    """Consecutive executions of one job (by number) not one period apart."""
+    numbering: int
+    """Jobs whose execution numbers are not 1..n, or whose execution count is not n."""
+    bad_jobs: tuple[int, ...]
+
+    def problems(self) -> list[str]:
+        found = {
+            "missed instants": self.missed,
+            "duplicated instants": self.doubled,
+            "off-grid instants": self.off_grid,
+            "gaps between fires": self.gaps,
+            "broken execution numbering": self.numbering,
+        }
+        return [f"{n} {what}" for what, n in found.items() if n]
+
+
+def executions_and_counts(db: Database) -> tuple[Sequence[Any], dict[int, int]]:
+    """Every execution (job, number, instant, status, messages, times, records) in job and
+    number order, and every job's execution count."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(
+                executions.c.job_id,
+                executions.c.number,
+                executions.c.scheduled_at,
+                executions.c.status,
+                executions.c.messages,
+                executions.c.started_at,
+                executions.c.ended_at,
+                executions.c.record_count,
+            ).order_by(executions.c.job_id, executions.c.number)
+        ).all()
+        counts = {
+            int(k): int(v) for k, v in conn.execute(select(jobs.c.id, jobs.c.execution_count))
+        }
+    return rows, counts
+
+
+def audit_fires(
+    rows: Sequence[Any], counts: dict[int, int], instants: Sequence[datetime], period_s: int
+) -> FireAudit:
+    """Audit the rows of :func:`executions_and_counts` against ``instants`` (fires outside
+    them are allowed, at the edges of a run, but must keep to the grid)."""
+    per_job: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    for r in rows:
+        per_job[r.job_id].append((r.number, r.scheduled_at))
+    wanted = set(instants)
+    seen = missed = doubled = off_grid = gaps = numbering = 0
+    bad: list[int] = []
+    for job_id, count in counts.items():
+        fired = per_job.get(job_id, [])
+        numbers_wrong = [n for n, _ in fired] != list(range(1, count + 1))
+        at = Counter(t for _, t in fired)
+        job_doubled = sum(c - 1 for c in at.values() if c > 1)
+        job_off_grid = sum(1 for t in at if t.timestamp() % period_s)
+        times = [t for _, t in fired]  # in execution-number order
+        steps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+        job_gaps = sum(1 for step in steps if step != period_s)
+        job_missed = sum(1 for t in instants if t not in at)
+        doubled += job_doubled
+        off_grid += job_off_grid
+        gaps += job_gaps
+        missed += job_missed
+        numbering += numbers_wrong
+        seen += sum(1 for t in at if t in wanted)
+        if numbers_wrong or job_doubled or job_off_grid or job_gaps or job_missed:
+            bad.append(job_id)
+    return FireAudit(len(counts), seen, missed, doubled, off_grid, gaps, numbering, tuple(bad))

@@ -6,13 +6,12 @@ each process keeps a small, steady number of database connections."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,9 +28,9 @@ from batchscore.settings import Settings
 from batchscore.store.db import Database
 from batchscore.store.measurements import ValueRow, insert_values
 from batchscore.store.migrate import upgrade
-from batchscore.store.tables import executions, jobs
+from batchscore.store.tables import executions
 from batchscore.store.users import ensure_tenant
-from batchscore.testing import regression_pmml
+from batchscore.testing import audit_fires, executions_and_counts, regression_pmml
 from tests.fault.conftest import CLI, SENSORS
 from tests.integration.live_server import wait_until
 
@@ -196,32 +195,12 @@ def test_three_schedulers_fire_each_instant_exactly_once(pg_database: str, tmp_p
         codes = schedulers.stop()
     assert codes == [0] * INSTANCES, codes
 
-    with db.read() as conn:
-        rows = conn.execute(
-            select(
-                executions.c.job_id,
-                executions.c.number,
-                executions.c.scheduled_at,
-                executions.c.status,
-                executions.c.messages,
-            ).order_by(executions.c.job_id, executions.c.number)
-        ).all()
-        counts = dict(conn.execute(select(jobs.c.id, jobs.c.execution_count)).all())
+    rows, counts = executions_and_counts(db)
     db.dispose()
-    per_job: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
-    for r in rows:
-        per_job[r.job_id].append((r.number, r.scheduled_at))
-    expected = {first + timedelta(seconds=PERIOD * k) for k in range(INSTANTS)}
-    assert len(counts) == JOBS
-    for job_id, count in counts.items():
-        fired = per_job[job_id]
-        assert [n for n, _ in fired] == list(range(1, count + 1)), (job_id, fired)
-        instants = [t for _, t in fired]
-        assert len(set(instants)) == len(instants), (job_id, instants)
-        assert all(t.timestamp() % PERIOD == 0 for t in instants), (job_id, instants)
-        steps = {(b - a).total_seconds() for a, b in itertools.pairwise(instants)}
-        assert steps <= {float(PERIOD)}, (job_id, instants)
-        assert expected <= set(instants), (job_id, sorted(expected - set(instants)))
+    expected = [first + timedelta(seconds=PERIOD * k) for k in range(INSTANTS)]
+    audit = audit_fires(rows, counts, expected, PERIOD)
+    assert audit.jobs == JOBS
+    assert audit.problems() == [], audit
 
     statuses = Counter(r.status for r in rows)
     assert set(statuses) <= {"Success", "Warning"}, statuses
