@@ -86,17 +86,6 @@ def read_table(path: Path) -> Table:
         return header, list(reader)
 
 
-def cell(value: Any) -> str:
-    """A JPMML output value in the expected-file format (as ``scripts/jpmml_expected.py``)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
-    return str(value)
-
-
 def check_first_rows(outputs: dict[str, Any], expected: Table) -> str:
     header, rows = expected
     rows = rows[: min(len(v) for v in outputs.values())]
@@ -147,6 +136,9 @@ def jpmml_run(
     first 1,000."""
     import pandas  # jpmml_evaluator works on DataFrames
     from jpmml_evaluator import make_evaluator
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from jpmml_expected import cell  # the expected-file format of our own cases
 
     evaluator = make_evaluator(str(model.pmml)).verify()
     frame = pandas.DataFrame({k: columns[k][:rows] for k in model.pmml_inputs})
