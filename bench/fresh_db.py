@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from batchscore.store.db import Database
 from batchscore.store.migrate import upgrade
+from batchscore.testing import scratch_postgres
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -32,16 +29,10 @@ def database(backend: str, tmp: Path | None = None) -> Iterator[Database]:
                 db.dispose()
         return
     base = os.environ.get("BATCHSCORE_TEST_POSTGRES_URL", PG_DEFAULT)
-    name = f"batchscore_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db = Database.from_url(make_url(base).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(db.engine)
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(base, "batchscore_bench") as url:
+        db = Database.from_url(url)
+        try:
+            upgrade(db.engine)
+            yield db
+        finally:
+            db.dispose()

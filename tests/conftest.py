@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from batchscore.api.app import create_app
 from batchscore.clock import FakeClock
@@ -25,7 +23,7 @@ from batchscore.settings import Settings
 from batchscore.store.db import Database
 from batchscore.store.migrate import upgrade
 from batchscore.store.tables import metadata
-from batchscore.testing import basic_auth
+from batchscore.testing import basic_auth, scratch_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -63,19 +61,12 @@ def postgres_db() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, migrated once, dropped at the end."""
     assert PG_URL is not None
     configure_hashing("fast")
-    name = f"batchscore_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    db = Database.from_url(url)
-    upgrade(db.engine)
-    _seed_users(db)
-    db.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres(PG_URL, "batchscore_test") as url:
+        db = Database.from_url(url)
+        upgrade(db.engine)
+        _seed_users(db)
+        db.dispose()
+        yield url
 
 
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])

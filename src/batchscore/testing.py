@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import itertools
+import uuid
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from batchscore.clock import FakeClock
 from batchscore.store.db import Database
@@ -23,6 +27,7 @@ __all__ = [
     "basic_auth",
     "executions_and_counts",
     "regression_pmml",
+    "scratch_postgres",
 ]
 
 
@@ -142,3 +147,21 @@ def audit_fires(
         if numbers_wrong or job_doubled or job_off_grid or job_gaps or job_missed:
             bad.append(job_id)
     return FireAudit(len(counts), seen, missed, doubled, off_grid, gaps, numbering, tuple(bad))
+
+
+@contextmanager
+def scratch_postgres(base_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on ``base_url``'s server (named ``prefix`` and a
+    random suffix), yielded as its URL and dropped afterwards, connections and all."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
+from batchscore.testing import scratch_postgres
 from tests.fault.conftest import Served, integrity, serve_env
 from tests.integration.live_server import wait_until
 
@@ -42,22 +39,15 @@ def _pg_ready() -> bool:
 def pg_served(tmp_path: Path) -> Iterator[Served]:
     if PG_URL is None:
         pytest.skip("needs BATCHSCORE_TEST_POSTGRES_URL")
-    name = f"batchscore_fault_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    server = Served(tmp_path, url, serve_env(url))
-    try:
-        yield server
-    finally:
-        server.stop()
-        if not _pg_ready():
-            _cluster("start")
-            wait_until(_pg_ready, "PostgreSQL accepting connections", timeout=60)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(PG_URL, "batchscore_fault") as url:
+        server = Served(tmp_path, url, serve_env(url))
+        try:
+            yield server
+        finally:
+            server.stop()
+            if not _pg_ready():  # the database is dropped once PostgreSQL is back
+                _cluster("start")
+                wait_until(_pg_ready, "PostgreSQL accepting connections", timeout=60)
 
 
 def _assert_unavailable(r: httpx.Response) -> None:

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,9 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select, text
 
 from batchscore.domain.measurements import to_ns
 from batchscore.service.container import Services
@@ -30,7 +27,12 @@ from batchscore.store.measurements import ValueRow, insert_values
 from batchscore.store.migrate import upgrade
 from batchscore.store.tables import executions
 from batchscore.store.users import ensure_tenant
-from batchscore.testing import audit_fires, executions_and_counts, regression_pmml
+from batchscore.testing import (
+    audit_fires,
+    executions_and_counts,
+    regression_pmml,
+    scratch_postgres,
+)
 from tests.fault.conftest import CLI, SENSORS
 from tests.integration.live_server import wait_until
 
@@ -51,17 +53,8 @@ def pg_database() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database; dropped afterwards."""
     if PG_URL is None:
         pytest.skip("needs BATCHSCORE_TEST_POSTGRES_URL")
-    name = f"batchscore_soak_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_postgres(PG_URL, "batchscore_soak") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(db: Database, url: str, start: datetime, seconds: int) -> datetime:
