@@ -26,7 +26,7 @@ from batchscore.runtime.pmml.compiler import (
     MODEL_TAGS,
     ModelHeader,
     compile_model,
-    init_plan,
+    init_score_plan,
     register,
 )
 from batchscore.runtime.pmml.context import Context, Scope
@@ -126,10 +126,7 @@ def compile_anomaly(
             f"regression model, not {inner.function}."
         )
     plan = AnomalyPlan(algorithm, inner, scale, means)
-    init_plan(plan, header)
-    plan.target_type = "double"
-    plan.target_optype = "continuous"
-    plan.labels = ()
+    init_score_plan(plan, header)
     return plan
 
 

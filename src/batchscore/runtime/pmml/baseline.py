@@ -20,7 +20,7 @@ import numpy as np
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import ModelHeader, init_score_plan, register
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.expressions import numeric
 from batchscore.runtime.pmml.plan import Environment, ModelPlan
@@ -104,10 +104,7 @@ def compile_baseline(
         raise ModelError(f"Invalid PMML: the baseline variance {variance} is not positive.")
     field = numeric(scope.resolve(require_attr(tests, "field")))
     plan = BaselinePlan(field, mean, math.sqrt(variance))
-    init_plan(plan, header)
-    plan.target_type = "double"
-    plan.target_optype = "continuous"
-    plan.labels = ()
+    init_score_plan(plan, header)
     return plan
 
 

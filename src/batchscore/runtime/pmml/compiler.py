@@ -168,3 +168,12 @@ def init_plan(plan: ModelPlan, header: ModelHeader, labels: tuple[str, ...] = ()
     if not labels and header.target is not None:
         labels = header.target.labels
     plan.labels = labels
+
+
+def init_score_plan(plan: ModelPlan, header: ModelHeader) -> None:
+    """:func:`init_plan` for models whose prediction is a real-valued score whatever their
+    target field declares (anomaly scores, baseline z-values)."""
+    init_plan(plan, header)
+    plan.target_type = "double"
+    plan.target_optype = "continuous"
+    plan.labels = ()
