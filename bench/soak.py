@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 from fresh_db import database
+from scheduler import quantiles  # p50 / p99 / max, as the scheduler bench prints them
 from sqlalchemy import func, select, text
 
 from batchscore.clock import SystemClock
@@ -309,14 +310,6 @@ def stop_all(instances: Sequence[Instance], timeout: float) -> None:
 
 
 # ---------------------------------------------------------------- checks
-
-
-def quantiles(values: Sequence[float]) -> str:
-    if not values:
-        return "-"
-    s = sorted(values)
-    pick = [s[min(len(s) - 1, int(q * len(s)))] for q in (0.5, 0.99)]
-    return f"{pick[0]:.3f} / {pick[1]:.3f} / {s[-1]:.3f}"
 
 
 def slope_per_min(xs: Sequence[float], ys: Sequence[float]) -> float:
