@@ -26,7 +26,8 @@ from batchscore.store.tables import metadata
 from batchscore.testing import basic_auth, scratch_postgres
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+DATA = REPO / "tests" / "data"
+IFOREST_CASE = DATA / "pmml" / "corpus" / "iforest_plain"
 PG_URL = os.environ.get("BATCHSCORE_TEST_POSTGRES_URL")
 START = datetime(2026, 1, 14, 12, 0, 0, tzinfo=UTC)
 PASSWORD = "s3cret-Passw0rd"

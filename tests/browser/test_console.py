@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import READER, READER_PASSWORD, SCREENSHOTS, sign_in
+from tests.conftest import IFOREST_CASE
 from tests.integration.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
 
-IFOREST = (
-    Path(__file__).resolve().parents[3] / "shared/testdata/pmml/cases/iforest_plain/model.pmml"
-)
+IFOREST = IFOREST_CASE / "model.pmml"
 MODEL = "iforest_plain"
 JOB = "Console: line anomalies"
 

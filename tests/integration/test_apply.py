@@ -8,11 +8,11 @@ import math
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import SHARED
+from tests.conftest import IFOREST_CASE
 from tests.integration.test_executions import upload_iforest
 
 BASE = "/service/zementis"
-CASE = SHARED / "testdata" / "pmml" / "cases" / "iforest_plain"
+CASE = IFOREST_CASE
 
 
 def corpus() -> tuple[list[dict[str, float]], list[dict[str, str]]]:

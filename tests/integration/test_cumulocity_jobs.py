@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,11 +17,10 @@ from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.sources.cumulocity import CumulocitySource
 from batchscore.store.db import Database
+from tests.conftest import IFOREST_CASE
 from tests.integration.conftest import CANONICAL
 from tests.integration.live_server import LiveServer, live_batchscore
 from tests.integration.test_executions import T0, corpus_rows, job_body
-
-CASE_MODEL = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "pmml"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +66,7 @@ def test_job_scores_measurements_read_from_cumulocity(
     services = Services.build(settings.model_copy(update={"source": "cumulocity"}), db, clock)
     try:
         assert isinstance(services.source, CumulocitySource)
-        model = (CASE_MODEL / "cases" / "iforest_plain" / "model.pmml").read_bytes()
+        model = (IFOREST_CASE / "model.pmml").read_bytes()
         services.models.upload("t1", model, "IsolationForest.pmml")
         schedule = {
             "frequency": "once",

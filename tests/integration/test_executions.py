@@ -17,12 +17,12 @@ from batchscore.domain.jobs import ExecutionStatus
 from batchscore.execution.executor import NO_DATA
 from batchscore.scheduling.scheduler import Scheduler
 from batchscore.service.container import Services
-from tests.conftest import SHARED
+from tests.conftest import IFOREST_CASE
 from tests.integration.conftest import CANONICAL, World, create_device
 from tests.integration.test_scheduler import Collecting
 
 BASE = "/service/zementis"
-CASE = SHARED / "testdata" / "pmml" / "cases" / "iforest_plain"
+CASE = IFOREST_CASE
 OUTPUTS = ["rawAnomalyScore", "normalizedAnomalyScore", "decisionFunction", "outlier"]
 T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
 

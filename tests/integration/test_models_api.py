@@ -130,9 +130,9 @@ def test_oversize_upload_is_413_before_reading(client: TestClient, admin: dict[s
 def test_corpus_isolation_forest_lists_jpmml_outputs(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    from tests.conftest import SHARED
+    from tests.conftest import IFOREST_CASE
 
-    pmml = (SHARED / "testdata" / "pmml" / "cases" / "iforest_plain" / "model.pmml").read_bytes()
+    pmml = (IFOREST_CASE / "model.pmml").read_bytes()
     files = {"file": ("IsolationForest.pmml", pmml, "application/xml")}
     r = client.post(f"{BASE}/model", files=files, headers=admin)
     assert r.status_code == 201, r.text

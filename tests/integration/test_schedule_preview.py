@@ -11,11 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-CASES: list[dict[str, Any]] = json.loads((SHARED / "testdata" / "cron" / "cases.json").read_text())[
-    "cases"
-]
+CASES: list[dict[str, Any]] = json.loads((DATA / "cron" / "cases.json").read_text())["cases"]
 VALID = [c for c in CASES if c["expected"] != "invalid"]
 INVALID = [c for c in CASES if c["expected"] == "invalid"]
 CLI = Path(sys.executable).with_name("batchscore")

@@ -26,9 +26,7 @@ from batchscore.scheduling.cron import (
     parse_cron,
 )
 
-CASES_FILE = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "cron" / "cases.json"
-)
+CASES_FILE = Path(__file__).resolve().parents[1] / "data" / "cron" / "cases.json"
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
 UTC_ZONE = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -1,7 +1,7 @@
 """AnomalyDetectionModel: scores checked by hand and against JPMML's own iforest outputs.
 
 JPMML-Evaluator 1.7 cannot evaluate AnomalyDetectionModel, so these tests use hand-computed
-values, and the shared corpus's isolation forest wrapped into an AnomalyDetectionModel: its
+values, and the sklearn2pmml corpus's isolation forest wrapped into an AnomalyDetectionModel: its
 score 2^(-E(h)/c(256)) must equal 0.5 - decisionFunction, which JPMML computed.
 """
 
@@ -33,9 +33,7 @@ OUTPUT = """<Output>
       <Apply function="greaterThan"><FieldRef field="score"/><Constant>0.6</Constant></Apply>
     </OutputField>
   </Output>"""
-CORPUS_CASE = (
-    Path(__file__).resolve().parents[2].parent / "shared/testdata/pmml/cases/iforest_plain"
-)
+CORPUS_CASE = Path(__file__).resolve().parents[1] / "data/pmml/corpus/iforest_plain"
 
 
 def load(body: str) -> Any:
@@ -104,8 +102,6 @@ def test_iforest_needs_a_sample_size() -> None:
 
 
 def test_wrapped_corpus_iforest_matches_jpmml_decision_function() -> None:
-    if not CORPUS_CASE.is_dir():
-        pytest.skip("no corpus")
     document = etree.fromstring((CORPUS_CASE / "model.pmml").read_bytes())
     ns = "{http://www.dmg.org/PMML-4_4}"
     forest = document.find(f"{ns}MiningModel")

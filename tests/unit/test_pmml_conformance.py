@@ -1,7 +1,8 @@
 """Conformance of the PMML evaluator with JPMML-Evaluator's reference outputs.
 
-One test per corpus case (``pytest -v`` is the conformance table): the shared corpus, then
-our own cases in ``tests/pmml_cases/`` (the PMML 4.4 specification's examples and models made
+One test per corpus case (``pytest -v`` is the conformance table): the sklearn2pmml corpus in
+``tests/data/pmml/corpus/``, then
+our own cases in ``tests/data/pmml/own/`` (the PMML 4.4 specification's examples and models made
 for model types the corpus lacks; each has the same ``model.pmml``, ``input.csv``,
 ``expected.csv`` and ``meta.json`` layout, expected values computed by JPMML-Evaluator). Cases
 whose model element is not supported yet are asserted to be refused at load time with a
@@ -24,19 +25,15 @@ from batchscore.errors import ModelError
 from batchscore.runtime.engine import CompiledModel, ModelEngine
 from batchscore.runtime.pmml import PmmlEngine
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "pmml"
-CASES = CORPUS / "cases"
-OWN_CASES = Path(__file__).resolve().parents[1] / "pmml_cases"
+DATA = Path(__file__).resolve().parents[1] / "data" / "pmml"
+CASES = DATA / "corpus"
+OWN_CASES = DATA / "own"
 NOT_YET_SUPPORTED: frozenset[str] = frozenset()
 
 
 def _cases() -> list[Any]:
     params = []
-    if not CASES.is_dir():
-        params.append(pytest.param(None, id="corpus-missing", marks=pytest.mark.skip("no corpus")))
     for root, prefix in ((CASES, ""), (OWN_CASES, "own-")):
-        if not root.is_dir():
-            continue
         for case in sorted(p for p in root.iterdir() if p.is_dir()):
             element = json.loads((case / "meta.json").read_text())["model_element"]
             refused = element in NOT_YET_SUPPORTED
@@ -114,8 +111,6 @@ def test_case_matches_jpmml(case: Path) -> None:
 def test_declared_outputs_match_scored_columns() -> None:
     """The FieldInfo outputs list is exactly the scored dict's keys, in order."""
     case = CASES / "iforest_plain"
-    if not case.is_dir():
-        pytest.skip("no corpus")
     model = PmmlEngine().load((case / "model.pmml").read_bytes())
     types = {field.name: field.data_type for field in model.inputs}
     outputs = model.score(input_columns(case / "input.csv", types))
@@ -127,8 +122,6 @@ def test_declared_outputs_match_scored_columns() -> None:
 def test_engine_satisfies_the_port() -> None:
     engine: ModelEngine = PmmlEngine()
     case = CASES / "logreg_binary"
-    if not case.is_dir():
-        pytest.skip("no corpus")
     model: CompiledModel = engine.load((case / "model.pmml").read_bytes())
     assert model.name == "RegressionModel"
     assert [f.usage for f in model.outputs] == ["target", "output", "output"]

@@ -1,6 +1,6 @@
 """GeneralRegressionModel: refusals at load time and rows refused where JPMML raises an error.
 
-Values are covered by the conformance cases ``tests/pmml_cases/gr_*``; these tests pin what the
+Values are covered by the conformance cases ``tests/data/pmml/own/gr_*``; these tests pin what the
 cases cannot show (JPMML gives no expected values for documents or rows it rejects).
 """
 

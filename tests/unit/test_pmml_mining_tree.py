@@ -3,7 +3,7 @@ outputs, and the explicit refusal of the model elements batchscore does not eval
 
 aggregateNodes and weightedConfidence are refused by JPMML-Evaluator 1.7, so their values
 here are computed by hand from the PMML 4.4 text; the rest is also covered by JPMML cases
-in tests/pmml_cases (tree_*, mining_*).
+in tests/data/pmml/own (tree_*, mining_*).
 """
 
 from __future__ import annotations
