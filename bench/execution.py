@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/execution.py [--backend sqlite|postgres] [--hours 
 
 Without ``--hours``/``--devices`` it runs both design scenarios side by side: one device x 24 h
 and 100 devices x 1 h, each at 1 Hz x 6 series, scored by the 100-tree IsolationForest of
-``../shared/testdata/pmml/bench/iforest_100.pmml`` (read at run time, never copied here).
+the bench IsolationForest ``iforest_100`` (``bench/pmml_models.py``, built when missing).
 
 Per scenario, on a fresh database (a SQLite file in a temp dir, or a new PostgreSQL database):
 - end to end: a ``once`` job over the window (the device, or a group of the devices), fired with
@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 from fresh_db import database
+from pmml_models import bench_input, model_pmml
 from sqlalchemy import func, select
 
 from batchscore.clock import SystemClock
@@ -56,9 +57,8 @@ from batchscore.store.measurements import ValueRow, insert_values
 from batchscore.store.tables import inference_chunks
 
 REPO = Path(__file__).resolve().parents[1]
-BENCH_DATA = REPO.parent / "shared" / "testdata" / "pmml" / "bench"
-MODEL = BENCH_DATA / "iforest_100.pmml"
-INPUT = BENCH_DATA / "bench_input.csv"
+MODEL = model_pmml("iforest_100")
+INPUT = bench_input()
 TENANT = "bench"
 PASSWORD = "bench-Passw0rd"
 T0 = datetime(2026, 1, 14, tzinfo=UTC)
@@ -77,7 +77,7 @@ INSERT_BATCH = 60_000
 
 
 def sensor_grid() -> np.ndarray[Any, np.dtype[np.float64]]:
-    """The 6 sensor columns of the shared bench input (realistic values for the forest)."""
+    """The 6 sensor columns of the bench input (realistic values for the forest)."""
     with INPUT.open() as f:
         reader = csv.DictReader(f)
         return np.array([[float(row[name]) for name in MAPPING] for row in reader])

@@ -1,10 +1,10 @@
 """PMML scoring benchmark: batchscore's evaluator vs scikit-learn (and JPMML if available).
 
 Run: ``.venv/bin/python bench/pmml.py [--rows N] [--models svc_rbf,knn_2000]``.
-Single-threaded by construction. The models are the four of the shared bench folder plus an
-SVM, a k-NN and a GeneralRegression model fitted at bench time (``bench/pmml_models.py``,
-cached in ``bench/.cache/``). Our first 1,000 rows are checked against JPMML's: the stored
-file for the shared models, else JPMML's output in the same run.
+Single-threaded by construction. The models and the input rows are made by
+``bench/pmml_models.py`` with fixed seeds (``scripts/make_bench_models.py`` builds them all;
+this script builds what is missing), cached in ``bench/.models/``. Our first 1,000 rows are
+checked against JPMML's output in the same run.
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ for _var in (
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import csv  # noqa: E402
 import importlib.util  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
@@ -37,13 +35,12 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pmml_models import COLUMNS, BenchModel, extra_models  # noqa: E402
+from pmml_models import COLUMNS, BenchModel, bench_models, load_input  # noqa: E402
 
 from batchscore.errors import ModelError  # noqa: E402
 from batchscore.runtime.pmml import PmmlEngine  # noqa: E402
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "pmml" / "bench"
-CASES = BENCH.parent / "cases"
+BIG_FOREST = Path(__file__).resolve().parents[1] / "tests/data/pmml/corpus/big_forest/model.pmml"
 
 JPMML_BATCH = 20_000
 """Rows per JPMML ``evaluateAll`` call."""
@@ -59,31 +56,6 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def shared_models() -> list[BenchModel]:
-    manifest = json.loads((BENCH / "manifest.json").read_text())
-    assert tuple(manifest["columns"]) == COLUMNS
-    return [
-        BenchModel(
-            entry["name"],
-            BENCH / entry["pmml"],
-            BENCH / entry["sklearn_pickle"],
-            entry["sklearn_methods"][0],
-            tuple(entry["sklearn_feature_order"]),
-            tuple(entry["pmml_inputs"]),
-            entry["source"],
-            BENCH / entry["jpmml_expected_first_1000_rows"],
-        )
-        for entry in manifest["models"]
-    ]
-
-
-def read_table(path: Path) -> Table:
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        return header, list(reader)
 
 
 def check_first_rows(outputs: dict[str, Any], expected: Table) -> str:
@@ -171,11 +143,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     wanted = set(args.models.split(",")) if args.models else None
-    everything = np.loadtxt(BENCH / "bench_input.csv", delimiter=",", skiprows=1)
+    everything = load_input()
     frame = everything[: args.rows]
     columns = {name: frame[:, j].copy() for j, name in enumerate(COLUMNS)}
-    models = [m for m in shared_models() if wanted is None or m.name in wanted]
-    models += extra_models(everything, wanted)
+    models = bench_models(everything, wanted)
     if wanted is not None and wanted - {m.name for m in models}:
         parser.error(f"unknown models: {', '.join(sorted(wanted - {m.name for m in models}))}")
     n = frame.shape[0]
@@ -201,8 +172,6 @@ def main() -> None:
         if jpmml:
             seconds, timed, expected = jpmml_run(model, columns, args.jpmml_rows or n)
             jp_rate = timed / seconds
-        if model.expected_first_1000 is not None:
-            expected = read_table(model.expected_first_1000)
         if first is not None and expected is not None:
             check = check_first_rows(first, expected)
         ours_text = f"{n / ours:12.0f}" if ours else f"{'n/a':>12s}"
@@ -213,9 +182,8 @@ def main() -> None:
         print(f"{model.name:14s} {ours_text} {sk_text} {ratio} {jp_text} {jp_ratio}  {check}")
     if not jpmml:
         print("JPMML-Evaluator: skipped (needs `java` and the jpmml_evaluator package).")
-    big = CASES / "big_forest" / "model.pmml"
-    if big.exists() and wanted is None:
-        data = big.read_bytes()
+    if wanted is None:
+        data = BIG_FOREST.read_bytes()
         load = best_of(lambda: engine.load(data), repeat=1)
         print(f"big_forest load: {load:.2f} s ({len(data) / 1e6:.1f} MB)")
 

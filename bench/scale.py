@@ -6,8 +6,8 @@ Run: ``.venv/bin/python bench/scale.py [--devices 1000] [--hours 1] [--sizes 100
 
 Data: ``--devices`` devices x ``--hours`` at 1 Hz x 6 series (1,000 x 1 h = 21.6M values) in a
 SQLite file (bulk-inserted with the driver's executemany in primary-key order; ``--db`` keeps
-and reuses it). Values are rows of ``../shared/testdata/pmml/bench/bench_input.csv``; the model
-is ``../shared/testdata/pmml/bench/iforest_100.pmml`` (100 trees), read at run time.
+and reuses it). Values are rows of the bench input and the model is the bench IsolationForest
+``iforest_100`` (100 trees), both made by ``bench/pmml_models.py`` when missing.
 Each timing is one ``once`` job over a group of the first N devices, fired with ``fire_now`` and
 run synchronously by a ``JobExecutor`` (reads, scoring and inference writes included), warm
 (model compiled, workers started and used once before). Dask: ``LocalCluster(n_workers=2,
@@ -29,6 +29,7 @@ from typing import Any
 import dask.config
 import numpy as np
 from distributed import LocalCluster
+from pmml_models import bench_input, model_pmml
 from sqlalchemy import func, select
 
 from batchscore.clock import SystemClock
@@ -47,9 +48,8 @@ from batchscore.store.migrate import upgrade
 from batchscore.store.tables import inference_chunks
 
 REPO = Path(__file__).resolve().parents[1]
-BENCH_DATA = REPO.parent / "shared" / "testdata" / "pmml" / "bench"
-MODEL = BENCH_DATA / "iforest_100.pmml"
-INPUT = BENCH_DATA / "bench_input.csv"
+MODEL = model_pmml("iforest_100")
+INPUT = bench_input()
 TENANT = "bench"
 T0 = datetime(2026, 1, 14, tzinfo=UTC)
 MAPPING = {

@@ -3,12 +3,13 @@
 Run by a developer when adding a case under ``tests/data/pmml/own/<name>/`` (needs Java 17 and
 ``.venv/bin/pip install -e '.[bench]'``)::
 
-    .venv/bin/python scripts/jpmml_expected.py tests/pmml_cases/<name>
+    .venv/bin/python scripts/jpmml_expected.py tests/data/pmml/own/<name>
 
 The case directory holds ``model.pmml`` and ``input.csv`` (header = input field names, empty
-cell = missing). The script writes ``expected.csv`` in the sklearn2pmml corpus's format (tests/data/pmml/corpus): every column
-JPMML's ``evaluateAll`` returns, floats as Python ``repr``, booleans ``true``/``false``,
-missing = empty cell. It also fills ``meta.json``'s ``versions`` and keeps its other keys.
+cell = missing). The script writes ``expected.csv`` in the format of ``tests/data/pmml/corpus``:
+every column JPMML's ``evaluateAll`` returns, floats as Python ``repr``, booleans
+``true``/``false``, missing = empty cell. It also fills ``meta.json``'s ``versions`` and keeps
+its other keys.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -38,6 +39,31 @@ USERS = [
     ("t2", "admin", frozenset({Role.ML_ADMIN})),
     ("default", "plain", frozenset({Role.ML_ADMIN})),
 ]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_TESTS = REPO / "tests" / "browser"
+NO_BROWSER = (
+    f"browser tests skipped: no Chromium at {CHROMIUM} "
+    "(apt-get install chromium to run them; BATCHSCORE_REQUIRE_BROWSER=1 makes this an error)"
+)
+_SKIPPED_BROWSER = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium, leave the browser tests out and say so once, unless CI requires them."""
+    if CHROMIUM.exists() or os.environ.get("BATCHSCORE_REQUIRE_BROWSER"):
+        return
+    browser = [item for item in items if item.path.is_relative_to(BROWSER_TESTS)]
+    if browser:
+        config.hook.pytest_deselected(items=browser)
+        items[:] = [item for item in items if item not in browser]
+        config.stash[_SKIPPED_BROWSER] = len(browser)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if count := config.stash.get(_SKIPPED_BROWSER, 0):
+        terminalreporter.write_line(f"{count} {NO_BROWSER}", yellow=True)
 
 
 def _seed_users(db: Database) -> None:

@@ -190,6 +190,21 @@ def test_rate_limit_window_passes_with_the_clock(client: TestClient) -> None:
     assert client.get(f"{BASE}/jobs", headers=right).status_code == 200
 
 
+@pytest.mark.parametrize(("method", "path"), ALL_ROUTES)
+def test_every_route_answers_nosniff(
+    client: TestClient, admin: dict[str, str], method: str, path: str
+) -> None:
+    """JSON, CSV, HTML and error answers alike, with and without credentials."""
+    for headers in ({}, admin):
+        r = client.request(method, path, headers=headers)
+        assert r.headers["x-content-type-options"] == "nosniff", (method, path, r.status_code)
+
+
+@pytest.mark.parametrize("path", ["/health", "/", "/login", "/static/console.css", "/nowhere"])
+def test_open_and_console_answers_are_nosniff(client: TestClient, path: str) -> None:
+    assert client.get(path).headers["x-content-type-options"] == "nosniff"
+
+
 def test_responses_carry_a_request_id(client: TestClient, admin: dict[str, str]) -> None:
     r = client.get(f"{BASE}/jobs", headers={**admin, "X-Request-ID": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"
