@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=2, gt=0, le=64, description="Executions run at once by the local executor."
     )
+    scoring_threads: int | None = Field(
+        default=None,
+        gt=0,
+        le=256,
+        description="Threads that score one large batch in row blocks (local executor and "
+        "apply); unset = the cores this process may use.",
+    )
     executor_backlog: int = Field(
         default=200,
         gt=0,

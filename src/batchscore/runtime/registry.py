@@ -9,16 +9,21 @@ from collections.abc import Callable
 from batchscore.errors import ModelError
 from batchscore.runtime.engine import CompiledModel, ModelEngine
 from batchscore.runtime.onnx import OnnxEngine
+from batchscore.runtime.parallel import ScoringPool, parallel
 from batchscore.runtime.pmml.engine import PmmlEngine
 
 ENGINES: dict[str, ModelEngine] = {"pmml": PmmlEngine(), "onnx": OnnxEngine()}
 
 
 class ModelCache:
-    """An LRU of compiled models. Compiling a 100-tree forest costs ~0.5 s; scoring reuses it."""
+    """An LRU of compiled models. Compiling a 100-tree forest costs ~0.5 s; scoring reuses it.
 
-    def __init__(self, capacity: int = 32) -> None:
+    With a ``pool``, the models it hands out score large batches on the pool's threads.
+    """
+
+    def __init__(self, capacity: int = 32, pool: ScoringPool | None = None) -> None:
         self.capacity = capacity
+        self.pool = pool
         self._items: OrderedDict[tuple[str, str], CompiledModel] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -33,7 +38,7 @@ class ModelCache:
         engine = ENGINES.get(kind)
         if engine is None:
             raise ModelError(f"No engine for models of kind '{kind}'.")
-        compiled = engine.load(load_bytes())
+        compiled = parallel(engine.load(load_bytes()), self.pool)
         with self._lock:
             self._items[key] = compiled
             while len(self._items) > self.capacity:

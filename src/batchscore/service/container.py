@@ -9,6 +9,7 @@ from batchscore.clock import Clock, SystemClock
 from batchscore.execution.backends import partition_runner
 from batchscore.execution.executor import JobExecutor
 from batchscore.passwords import configure_hashing
+from batchscore.runtime.parallel import ScoringPool, default_threads
 from batchscore.runtime.registry import ModelCache
 from batchscore.service.apply import ApplyService
 from batchscore.service.auth import Authenticator, FailureLimiter
@@ -44,6 +45,8 @@ class Services:
         """Stop the executor's threads and release the source's connections."""
         self.executor.shutdown()
         self.source.close()
+        if self.model_cache.pool is not None:
+            self.model_cache.pool.close()
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock | None = None) -> Services:
@@ -51,7 +54,8 @@ class Services:
         configure_hashing(settings.password_profile)
         limiter = FailureLimiter(settings.login_failures_allowed, settings.login_failure_window_s)
         inventory = InventoryService(db, clock)
-        cache = ModelCache()
+        scoring = ScoringPool(settings.scoring_threads or default_threads())
+        cache = ModelCache(pool=scoring)
         source = make_source(settings, db, inventory)
         jobs = JobService(db, clock, source if settings.source == "cumulocity" else None)
         executor = JobExecutor(
