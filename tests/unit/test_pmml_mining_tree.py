@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import _COMPILERS, MODEL_TAGS, UNSUPPORTED_MODELS
+from batchscore.runtime.pmml.compiler import MODEL_TAGS, UNSUPPORTED_MODELS
+from batchscore.runtime.pmml.compilers import COMPILERS
 from tests.unit.pmml_documents import load_document, score_floats
 
 NAN = float("nan")
@@ -245,7 +246,8 @@ def test_unsupported_model_elements_are_refused_with_a_reason(element: str) -> N
 
 
 def test_every_model_tag_is_either_compiled_or_refused_with_a_reason() -> None:
-    assert set(_COMPILERS) | set(UNSUPPORTED_MODELS) == MODEL_TAGS
+    assert set(COMPILERS) | set(UNSUPPORTED_MODELS) == MODEL_TAGS
+    assert not set(COMPILERS) & set(UNSUPPORTED_MODELS)
     assert "TextModel" in UNSUPPORTED_MODELS
     assert "text mining" in UNSUPPORTED_MODELS["TextModel"]
 

@@ -22,16 +22,10 @@ from lxml import etree
 
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml.arrays import real_array
-from batchscore.runtime.pmml.compiler import (
-    MODEL_TAGS,
-    ModelHeader,
-    compile_model,
-    init_score_plan,
-    register,
-)
+from batchscore.runtime.pmml.compiler import MODEL_TAGS, compile_model, init_score_plan
 from batchscore.runtime.pmml.context import Context, Scope
 from batchscore.runtime.pmml.datatypes import F64
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult
 from batchscore.runtime.pmml.xml import attr, child, require_attr
 
@@ -128,6 +122,3 @@ def compile_anomaly(
     plan = AnomalyPlan(algorithm, inner, scale, means)
     init_score_plan(plan, header)
     return plan
-
-
-register("AnomalyDetectionModel", compile_anomaly)

@@ -10,7 +10,7 @@ from lxml import etree
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml.datatypes import F64
 from batchscore.runtime.pmml.predicates import parse_array
-from batchscore.runtime.pmml.xml import attr, child
+from batchscore.runtime.pmml.xml import attr, child, require_child
 
 SPARSE_TAGS = ("REAL-SparseArray", "INT-SparseArray")
 
@@ -30,9 +30,7 @@ def find_array(element: etree._Element) -> etree._Element | None:
 
 def real_array(element: etree._Element, size: int | None = None) -> F64:
     """The values of an Array / SparseArray child of ``element`` as float64."""
-    array = find_array(element)
-    if array is None:
-        raise ModelError(f"Invalid PMML: {element.tag} has no Array.")
+    array = require_child(element, ("Array", *SPARSE_TAGS), what="Array")
     if array.tag == "Array":
         values = np.array(parse_array(array, "double"), dtype=np.float64)
         if size is not None and values.shape[0] != size:

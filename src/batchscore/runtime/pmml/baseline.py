@@ -20,12 +20,12 @@ import numpy as np
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import ModelHeader, init_score_plan, register
+from batchscore.runtime.pmml.compiler import init_score_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.expressions import numeric
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult
-from batchscore.runtime.pmml.xml import attr, child, float_attr, require_attr
+from batchscore.runtime.pmml.xml import attr, float_attr, require_attr, require_child
 
 STATISTICS = frozenset(
     {"zValue", "chiSquareIndependence", "chiSquareDistribution", "CUSUM", "scalarProduct"}
@@ -62,9 +62,7 @@ def moments(distribution: etree._Element) -> tuple[float, float]:
 
 
 def _baseline_distribution(tests: etree._Element) -> etree._Element:
-    baseline = child(tests, "Baseline")
-    if baseline is None:
-        raise ModelError("Invalid PMML: TestDistributions has no Baseline.")
+    baseline = require_child(tests, "Baseline")
     for candidate in baseline:
         if candidate.tag in DISTRIBUTIONS:
             return candidate
@@ -79,9 +77,7 @@ def _baseline_distribution(tests: etree._Element) -> etree._Element:
 def compile_baseline(
     element: etree._Element, scope: Scope, env: Environment, header: ModelHeader
 ) -> ModelPlan:
-    tests = child(element, "TestDistributions")
-    if tests is None:
-        raise ModelError("Invalid PMML: BaselineModel has no TestDistributions.")
+    tests = require_child(element, "TestDistributions")
     statistic = require_attr(tests, "testStatistic")
     if statistic not in STATISTICS:
         raise ModelError(f"Invalid PMML: TestDistributions@testStatistic={statistic}.")
@@ -106,6 +102,3 @@ def compile_baseline(
     plan = BaselinePlan(field, mean, math.sqrt(variance))
     init_score_plan(plan, header)
     return plan
-
-
-register("BaselineModel", compile_baseline)

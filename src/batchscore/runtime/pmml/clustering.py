@@ -11,7 +11,7 @@ from lxml import etree
 
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml.arrays import chunks, real_array
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import F64
 from batchscore.runtime.pmml.expressions import numeric
@@ -23,9 +23,16 @@ from batchscore.runtime.pmml.measures import (
     parse_field_compare,
     parse_measure,
 )
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult
-from batchscore.runtime.pmml.xml import attr, child, children, require_attr
+from batchscore.runtime.pmml.xml import (
+    attr,
+    child,
+    children,
+    require_attr,
+    require_child,
+    require_children,
+)
 
 
 class ClusteringPlan(ModelPlan):
@@ -81,7 +88,7 @@ def compile_clustering(
         raise ModelError(f"Unsupported PMML feature: ClusteringModel@modelClass={model_class}.")
     if child(element, "CenterFields") is not None:
         raise ModelError("Unsupported PMML element: CenterFields.")
-    measure = parse_measure(child(element, "ComparisonMeasure"))
+    measure = parse_measure(require_child(element, "ComparisonMeasure", owner="the model"))
     fields: list[Expr] = []
     compares: list[FieldCompare] = []
     for field in children(element, "ClusteringField"):
@@ -93,9 +100,7 @@ def compile_clustering(
         compares.append(parse_field_compare(field, measure))
     if not fields:
         raise ModelError("Invalid PMML: ClusteringModel has no ClusteringField.")
-    clusters = children(element, "Cluster")
-    if not clusters:
-        raise ModelError("Invalid PMML: ClusteringModel has no Cluster.")
+    clusters = require_children(element, "Cluster")
     centers = np.array([real_array(c, len(fields)) for c in clusters])
     ids = tuple(attr(c, "id") or str(i + 1) for i, c in enumerate(clusters))
     weights_el = child(element, "MissingValueWeights")
@@ -105,6 +110,3 @@ def compile_clustering(
     plan.target_type = "string"
     plan.labels = ids
     return plan
-
-
-register("ClusteringModel", compile_clustering)

@@ -1,19 +1,18 @@
 """Compiling one model element: its MiningSchema scope, LocalTransformations, the
-model-specific plan (looked up by element name) and its Output."""
+model-specific plan (looked up by element name in ``Environment.compilers``) and its Output."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from lxml import etree
 
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml.context import Expr, Scope
 from batchscore.runtime.pmml.expressions import compile_derived_field
-from batchscore.runtime.pmml.fields import DataField, MiningField, nested_expr, parse_mining_schema
+from batchscore.runtime.pmml.fields import nested_expr, parse_mining_schema
 from batchscore.runtime.pmml.output import compile_outputs
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.xml import attr, child, children, require_attr
 
 MODEL_TAGS = frozenset(
@@ -52,18 +51,6 @@ FUNCTIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class ModelHeader:
-    """What every model element declares in common."""
-
-    tag: str
-    function: str
-    target_name: str | None
-    target: DataField | None
-    mining_fields: tuple[MiningField, ...]
-    float_math: bool
-
-
 UNSUPPORTED_MODELS = {
     "AssociationModel": "association rules are mined item sets, not a scoring function over rows",
     "BayesianNetworkModel": "Bayesian network inference is not supported",
@@ -73,13 +60,6 @@ UNSUPPORTED_MODELS = {
     "TimeSeriesModel": "time series forecasting needs the series history, not independent rows",
 }
 """Model elements the evaluator refuses, with the reason given in the error."""
-
-ModelCompiler = Callable[[etree._Element, Scope, Environment, ModelHeader], ModelPlan]
-_COMPILERS: dict[str, ModelCompiler] = {}
-
-
-def register(tag: str, compiler: ModelCompiler) -> None:
-    _COMPILERS[tag] = compiler
 
 
 def find_model(element: etree._Element) -> etree._Element:
@@ -94,7 +74,7 @@ def compile_model(
     element: etree._Element, env: Environment, parent: Scope, *, top_level: bool
 ) -> ModelPlan:
     tag = element.tag
-    compiler = _COMPILERS.get(tag)
+    compiler = env.compilers.get(tag)
     if compiler is None:
         reason = UNSUPPORTED_MODELS.get(tag)
         raise ModelError(f"Unsupported PMML element: {tag}" + (f" ({reason})." if reason else "."))

@@ -11,24 +11,8 @@ from lxml import etree
 
 from batchscore.errors import ModelError
 from batchscore.runtime.engine import FieldInfo
-
-# Model compilers register themselves with the compiler on import.
-from batchscore.runtime.pmml import (  # noqa: F401
-    anomaly,
-    baseline,
-    clustering,
-    general_regression,
-    knn,
-    mining,
-    naive_bayes,
-    neural,
-    regression,
-    ruleset,
-    scorecard,
-    svm,
-    tree,
-)
 from batchscore.runtime.pmml.compiler import compile_model, find_model
+from batchscore.runtime.pmml.compilers import COMPILERS
 from batchscore.runtime.pmml.context import Context, Expr, Scope, memoized
 from batchscore.runtime.pmml.datatypes import cast_column, to_public
 from batchscore.runtime.pmml.expressions import FunctionTable, compile_derived_field
@@ -114,7 +98,7 @@ def _compile_document(root: etree._Element) -> PmmlModel:
                 lambda el, sc: compile_derived_field(el, sc, functions),
                 global_scope,
             )
-    env = Environment(data_fields, functions, global_scope)
+    env = Environment(data_fields, functions, global_scope, COMPILERS)
     plan = compile_model(model, env, global_scope, top_level=True)
     global_scope.compile_pending()
     inputs = [

@@ -23,7 +23,7 @@ from batchscore.runtime.pmml.datatypes import (
     try_parse_scalar,
 )
 from batchscore.runtime.pmml.intervals import Interval, any_contains, parse_interval
-from batchscore.runtime.pmml.xml import attr, child, children, require_attr
+from batchscore.runtime.pmml.xml import attr, child, children, require_attr, require_child
 
 USAGE_TYPES = frozenset(
     {
@@ -120,9 +120,7 @@ class MiningField:
 
 
 def parse_mining_schema(model: etree._Element) -> list[MiningField]:
-    schema = child(model, "MiningSchema")
-    if schema is None:
-        raise ModelError(f"Invalid PMML: {model.tag} has no MiningSchema.")
+    schema = require_child(model, "MiningSchema")
     result = []
     for element in children(schema, "MiningField"):
         usage = attr(element, "usageType", "active") or "active"

@@ -20,7 +20,7 @@ import numpy as np
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import (
     F64,
@@ -41,10 +41,18 @@ from batchscore.runtime.pmml.gr_design import (
     weighted_rows,
 )
 from batchscore.runtime.pmml.normalize import normal_cdf
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
-from batchscore.runtime.pmml.xml import attr, child, children, float_attr, require_attr
+from batchscore.runtime.pmml.xml import (
+    attr,
+    child,
+    children,
+    float_attr,
+    require_attr,
+    require_child,
+    require_children,
+)
 
 REGRESSION_TYPES = frozenset({"regression", "generalLinear", "generalizedLinear", "CoxRegression"})
 CLASSIFICATION_TYPES = frozenset({"multinomialLogistic", "ordinalMultinomial", "generalizedLinear"})
@@ -344,9 +352,7 @@ def _compile_classifier(
 
 def _compile_cox(element: etree._Element, scope: Scope, plan: GeneralRegressionPlan) -> None:
     plan.end_time = numeric(scope.resolve(require_attr(element, "endTimeVariable")))
-    tables = child(element, "BaseCumHazardTables")
-    if tables is None:
-        raise ModelError("Invalid PMML: a CoxRegression model has no BaseCumHazardTables.")
+    tables = require_child(element, "BaseCumHazardTables", owner="a CoxRegression model")
     strata = attr(element, "baselineStrataVariable")
     if strata is not None:
         plan.strata = scope.resolve(strata)
@@ -358,9 +364,7 @@ def _compile_cox(element: etree._Element, scope: Scope, plan: GeneralRegressionP
 
 
 def _baseline(element: etree._Element, value: Scalar | None) -> Baseline:
-    cells = children(element, "BaselineCell")
-    if not cells:
-        raise ModelError(f"Invalid PMML: {element.tag} has no BaselineCell.")
+    cells = require_children(element, "BaselineCell")
     times = np.array([float_attr(c, "time") for c in cells])
     hazards = np.array([float_attr(c, "cumHazard") for c in cells])
     order = np.argsort(times, kind="stable")
@@ -410,6 +414,3 @@ def compile_general_regression(
         plan.default_value = float_attr(values[0], "defaultValue")
     init_plan(plan, header)
     return plan
-
-
-register("GeneralRegressionModel", compile_general_regression)

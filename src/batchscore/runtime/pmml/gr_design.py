@@ -27,7 +27,14 @@ from batchscore.runtime.pmml.datatypes import (
 )
 from batchscore.runtime.pmml.expressions import numeric
 from batchscore.runtime.pmml.predicates import parse_array
-from batchscore.runtime.pmml.xml import attr, child, children, float_attr, require_attr
+from batchscore.runtime.pmml.xml import (
+    attr,
+    child,
+    children,
+    float_attr,
+    require_attr,
+    require_child,
+)
 
 Evaluation = tuple[F64, Bool, Bool]
 """A column of values, where it is missing, and where evaluating it is an error."""
@@ -125,9 +132,7 @@ def dot(ctx: Context, cells: Cells) -> Evaluation:
 
 
 def parse_parameters(element: etree._Element) -> dict[str, float]:
-    parameter_list = child(element, "ParameterList")
-    if parameter_list is None:
-        raise ModelError("Invalid PMML: GeneralRegressionModel has no ParameterList.")
+    parameter_list = require_child(element, "ParameterList")
     return {
         require_attr(p, "name"): float_attr(p, "referencePoint", 0.0)
         for p in children(parameter_list, "Parameter")
@@ -195,9 +200,7 @@ def compile_pp_matrix(
     element: etree._Element, scope: Scope, parameters: dict[str, float]
 ) -> dict[str | None, dict[str, Row]]:
     """PPCells grouped by targetCategory (None = every category), then by parameter."""
-    pp_matrix = child(element, "PPMatrix")
-    if pp_matrix is None:
-        raise ModelError("Invalid PMML: GeneralRegressionModel has no PPMatrix.")
+    pp_matrix = require_child(element, "PPMatrix")
     factors = parse_predictors(element, "FactorList")
     covariates = parse_predictors(element, "CovariateList")
     grouped: dict[str | None, dict[str, list[etree._Element]]] = {}
@@ -233,9 +236,7 @@ def compile_pp_matrix(
 def parse_param_matrix(
     element: etree._Element, parameters: dict[str, float]
 ) -> dict[str | None, list[tuple[str, float]]]:
-    param_matrix = child(element, "ParamMatrix")
-    if param_matrix is None:
-        raise ModelError("Invalid PMML: GeneralRegressionModel has no ParamMatrix.")
+    param_matrix = require_child(element, "ParamMatrix")
     cells: dict[str | None, list[tuple[str, float]]] = {}
     for cell in children(param_matrix, "PCell"):
         parameter = require_attr(cell, "parameterName")

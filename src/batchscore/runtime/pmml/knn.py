@@ -16,7 +16,7 @@ from lxml import etree
 
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml.arrays import chunk_rows, chunks
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import (
     F64,
@@ -34,10 +34,17 @@ from batchscore.runtime.pmml.measures import (
     parse_field_compare,
     parse_measure,
 )
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult
 from batchscore.runtime.pmml.transforms import inline_table
-from batchscore.runtime.pmml.xml import attr, child, children, float_attr, require_attr
+from batchscore.runtime.pmml.xml import (
+    attr,
+    children,
+    float_attr,
+    require_attr,
+    require_child,
+    require_children,
+)
 
 CHUNK_CELLS = 1 << 18
 """Cells of the [rows x instances] distance block of a chunk of rows (2 MiB, cache-sized)."""
@@ -219,11 +226,9 @@ def compile_knn(
     if header.target is None or header.target_name is None:
         raise ModelError("Invalid PMML: NearestNeighborModel has no target field.")
     k = int(require_attr(element, "numberOfNeighbors"))
-    measure = parse_measure(child(element, "ComparisonMeasure"))
-    training = child(element, "TrainingInstances")
-    fields_el = child(training, "InstanceFields") if training is not None else None
-    if training is None or fields_el is None:
-        raise ModelError("Invalid PMML: NearestNeighborModel has no TrainingInstances.")
+    measure = parse_measure(require_child(element, "ComparisonMeasure", owner="the model"))
+    training = require_child(element, "TrainingInstances")
+    fields_el = require_child(element, "TrainingInstances/InstanceFields", what="TrainingInstances")
     columns = {
         require_attr(f, "field"): _column_key(require_attr(f, "column"))
         for f in children(fields_el, "InstanceField")
@@ -236,9 +241,8 @@ def compile_knn(
         for name, column in columns.items()
     }
     table_ctx = Context(len(rows), raw)
-    knn_inputs = child(element, "KNNInputs")
-    if knn_inputs is None or not children(knn_inputs, "KNNInput"):
-        raise ModelError("Invalid PMML: NearestNeighborModel has no KNNInputs.")
+    require_children(element, "KNNInputs/KNNInput", what="KNNInputs")
+    knn_inputs = require_child(element, "KNNInputs")
     inputs: list[tuple[Expr, dict[str, float] | None]] = []
     compares: list[FieldCompare] = []
     instance_columns: list[F64] = []
@@ -299,6 +303,3 @@ def compile_knn(
     labels = header.target.labels if categorical else ()
     init_plan(plan, header, labels)
     return plan
-
-
-register("NearestNeighborModel", compile_knn)

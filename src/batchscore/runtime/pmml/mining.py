@@ -23,21 +23,26 @@ from batchscore.runtime.pmml.aggregate import (
     ProbabilityAggregator,
     ValueAggregator,
 )
-from batchscore.runtime.pmml.compiler import (
-    ModelHeader,
-    compile_model,
-    find_model,
-    init_plan,
-    register,
-)
+from batchscore.runtime.pmml.compiler import compile_model, find_model, init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import Bool, Column, missing_column
-from batchscore.runtime.pmml.plan import Environment, ModelPlan, OutputColumn
-from batchscore.runtime.pmml.predicates import Predicate, compile_predicate, find_predicate
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan, OutputColumn
+from batchscore.runtime.pmml.predicates import (
+    PREDICATE_TAGS,
+    Predicate,
+    compile_predicate,
+)
 from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
 from batchscore.runtime.pmml.tree_forest import compile_forest, plain_tree_forest
-from batchscore.runtime.pmml.xml import attr, child, children, float_attr
+from batchscore.runtime.pmml.xml import (
+    attr,
+    child,
+    children,
+    float_attr,
+    require_child,
+    require_children,
+)
 
 SELECTING = frozenset({"selectFirst", "modelChain", "selectAll"})
 METHODS = REGRESSION_METHODS | CLASSIFICATION_METHODS | SELECTING
@@ -211,18 +216,13 @@ def _merge(
 
 
 def _segments(segmentation: etree._Element) -> list[etree._Element]:
-    segments = children(segmentation, "Segment")
-    if not segments:
-        raise ModelError("Invalid PMML: Segmentation has no Segment.")
-    return segments
+    return require_children(segmentation, "Segment")
 
 
 def compile_mining(
     element: etree._Element, scope: Scope, env: Environment, header: ModelHeader
 ) -> ModelPlan:
-    segmentation = child(element, "Segmentation")
-    if segmentation is None:
-        raise ModelError("Invalid PMML: MiningModel has no Segmentation.")
+    segmentation = require_child(element, "Segmentation")
     if child(segmentation, "LocalTransformations") is not None:
         raise ModelError("Unsupported PMML feature: Segmentation/LocalTransformations.")
     method = attr(segmentation, "multipleModelMethod") or ""
@@ -250,9 +250,7 @@ def compile_mining(
     compiled: list[Segment] = []
     chain = Scope(scope)
     for element_segment in segments:
-        predicate_el = find_predicate(element_segment)
-        if predicate_el is None:
-            raise ModelError("Invalid PMML: Segment has no predicate.")
+        predicate_el = require_child(element_segment, PREDICATE_TAGS, what="predicate")
         predicate = None if predicate_el.tag == "True" else compile_predicate(predicate_el, chain)
         plan = compile_model(find_model(element_segment), env, chain, top_level=False)
         segment = Segment(
@@ -342,6 +340,3 @@ def _nested_outputs(method: str, segments: list[Segment]) -> list[OutputColumn]:
         for column in segment.plan.outputs:
             columns.append(OutputColumn(column.name, _masked(column.expr, segment.predicate)))
     return columns
-
-
-register("MiningModel", compile_mining)

@@ -15,13 +15,13 @@ import numpy as np
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import F64, Scalar, missing_mask, try_parse_scalar
 from batchscore.runtime.pmml.expressions import compile_derived_field, find_expression, numeric
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs
-from batchscore.runtime.pmml.xml import child, children, float_attr, require_attr
+from batchscore.runtime.pmml.xml import child, children, float_attr, require_attr, require_child
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -153,18 +153,13 @@ def compile_naive_bayes(
     if header.function != "classification":
         raise ModelError(f"Invalid PMML: NaiveBayesModel@functionName={header.function}.")
     threshold = float_attr(element, "threshold")
-    output = child(element, "BayesOutput")
-    counts = child(output, "TargetValueCounts") if output is not None else None
-    if output is None or counts is None:
-        raise ModelError("Invalid PMML: NaiveBayesModel has no BayesOutput/TargetValueCounts.")
+    counts = require_child(element, "BayesOutput/TargetValueCounts")
     labels = tuple(require_attr(c, "value") for c in children(counts, "TargetValueCount"))
     priors = np.array([float_attr(c, "count") for c in children(counts, "TargetValueCount")])
     if not labels:
         raise ModelError("Invalid PMML: BayesOutput has no TargetValueCount.")
     classes = {label: j for j, label in enumerate(labels)}
-    inputs = child(element, "BayesInputs")
-    if inputs is None:
-        raise ModelError("Invalid PMML: NaiveBayesModel has no BayesInputs.")
+    inputs = require_child(element, "BayesInputs")
     elements = children(inputs, "BayesInput")
     for extension in children(inputs, "Extension"):
         elements += children(extension, "BayesInput")
@@ -189,6 +184,3 @@ def compile_naive_bayes(
     init_plan(plan, header, labels)
     plan.labels = labels
     return plan
-
-
-register("NaiveBayesModel", compile_naive_bayes)

@@ -9,14 +9,22 @@ import numpy as np
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import F64
 from batchscore.runtime.pmml.expressions import compile_derived_field, numeric
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
-from batchscore.runtime.pmml.xml import attr, child, children, float_attr, require_attr
+from batchscore.runtime.pmml.xml import (
+    attr,
+    child,
+    children,
+    float_attr,
+    require_attr,
+    require_child,
+    require_children,
+)
 
 ACTIVATIONS = frozenset(
     {
@@ -116,9 +124,7 @@ def _layer(
     normalization = attr(element, "normalizationMethod") or attr(
         network, "normalizationMethod", "none"
     )
-    neurons = children(element, "Neuron")
-    if not neurons:
-        raise ModelError("Invalid PMML: NeuralLayer has no Neuron.")
+    neurons = require_children(element, "Neuron")
     weights = np.zeros((len(index), len(neurons)))
     bias = np.zeros(len(neurons))
     default_width = float_attr(element, "width", float_attr(network, "width", 1.0))
@@ -198,20 +204,16 @@ def compile_neural(
     index: dict[str, int] = {}
     inputs: list[Expr] = []
     for neural_input in children(inputs_el, "NeuralInput"):
-        derived = child(neural_input, "DerivedField")
-        if derived is None:
-            raise ModelError("Invalid PMML: NeuralInput has no DerivedField.")
+        derived = require_child(neural_input, "DerivedField")
         index[require_attr(neural_input, "id")] = len(inputs)
         inputs.append(numeric(compile_derived_field(derived, scope, env.functions)))
     layers: list[Layer] = []
     location: dict[str, tuple[int, int]] = {k: (-1, v) for k, v in index.items()}
-    for number, layer_el in enumerate(children(element, "NeuralLayer")):
+    for number, layer_el in enumerate(require_children(element, "NeuralLayer")):
         layer, ids = _layer(layer_el, element, index)
         layers.append(layer)
         index = ids
         location.update({k: (number, v) for k, v in ids.items()})
-    if not layers:
-        raise ModelError("Invalid PMML: NeuralNetwork has no NeuralLayer.")
     last = len(layers) - 1
     outputs: list[tuple[int, str, object]] = []
     for neural_output in children(outputs_el, "NeuralOutput"):
@@ -221,8 +223,8 @@ def compile_neural(
             raise ModelError(
                 f"Unsupported PMML feature: output neuron {neuron_id!r} not in the last layer."
             )
-        derived = child(neural_output, "DerivedField")
-        expression = next(iter(derived), None) if derived is not None else None
+        output_field = child(neural_output, "DerivedField")
+        expression = next(iter(output_field), None) if output_field is not None else None
         if expression is None:
             raise ModelError("Invalid PMML: NeuralOutput has no DerivedField.")
         if expression.tag == "NormDiscrete":
@@ -246,6 +248,3 @@ def compile_neural(
     init_plan(plan, header, labels)
     plan.labels = labels
     return plan
-
-
-register("NeuralNetwork", compile_neural)

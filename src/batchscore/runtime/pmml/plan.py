@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from lxml import etree
 
 from batchscore.runtime.pmml.context import Context, Expr, Scope, new_key
 from batchscore.runtime.pmml.expressions import FunctionTable
-from batchscore.runtime.pmml.fields import DataField
+from batchscore.runtime.pmml.fields import DataField, MiningField
 from batchscore.runtime.pmml.result import ModelResult
+
+
+@dataclass(frozen=True)
+class ModelHeader:
+    """What every model element declares in common."""
+
+    tag: str
+    function: str
+    target_name: str | None
+    target: DataField | None
+    mining_fields: tuple[MiningField, ...]
+    float_math: bool
+
+
+ModelCompiler = Callable[[etree._Element, Scope, "Environment", ModelHeader], "ModelPlan"]
+"""Compiles one model element (in its scope, with its header) into a plan."""
 
 
 @dataclass
@@ -18,6 +37,9 @@ class Environment:
     data_fields: dict[str, DataField]
     functions: FunctionTable
     global_scope: Scope
+    compilers: Mapping[str, ModelCompiler]
+    """The model compilers by element name (``batchscore.runtime.pmml.compilers.COMPILERS``);
+    nested models (segments, embedded models) are compiled through it."""
 
 
 @dataclass

@@ -19,7 +19,7 @@ from batchscore.runtime.pmml.datatypes import (
     missing_mask,
     parse_scalar,
 )
-from batchscore.runtime.pmml.xml import require_attr
+from batchscore.runtime.pmml.xml import require_attr, require_child
 
 Predicate = Callable[[Context], F64]
 PREDICATE_TAGS = frozenset(
@@ -121,9 +121,7 @@ def _set(element: etree._Element, scope: Scope) -> Predicate:
         raise ModelError(
             f"Unsupported PMML feature: SimpleSetPredicate@booleanOperator={operator}."
         )
-    array = next((c for c in element if c.tag == "Array"), None)
-    if array is None:
-        raise ModelError("Invalid PMML: SimpleSetPredicate has no Array.")
+    array = require_child(element, "Array")
     data_type = "double" if field.data_type == "integer" else field.data_type
     values = parse_array(array, data_type)
     negate = operator == "isNotIn"

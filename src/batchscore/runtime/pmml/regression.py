@@ -8,7 +8,7 @@ import numpy as np
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import F64, Scalar, missing_mask, parse_scalar
 from batchscore.runtime.pmml.expressions import numeric
@@ -18,10 +18,10 @@ from batchscore.runtime.pmml.normalize import (
     normalize_multinomial,
     regression_link,
 )
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
-from batchscore.runtime.pmml.xml import attr, children, float_attr, require_attr
+from batchscore.runtime.pmml.xml import attr, children, float_attr, require_attr, require_children
 
 NORMALIZATIONS = frozenset(
     {"none", "simplemax", "softmax", "logit", "probit", "cloglog", "exp", "loglog", "cauchit"}
@@ -183,9 +183,7 @@ def compile_regression(
     normalization = attr(element, "normalizationMethod", "none") or "none"
     if normalization not in NORMALIZATIONS:
         raise ModelError(f"Unsupported PMML feature: normalizationMethod={normalization}.")
-    tables = [parse_table(t, scope) for t in children(element, "RegressionTable")]
-    if not tables:
-        raise ModelError("Invalid PMML: RegressionModel has no RegressionTable.")
+    tables = [parse_table(t, scope) for t in require_children(element, "RegressionTable")]
     if header.function == "classification":
         if len(tables) < 2:
             raise ModelError("Invalid PMML: a classification RegressionModel needs two tables.")
@@ -206,6 +204,3 @@ def compile_regression(
     init_plan(plan, header, labels)
     plan.labels = labels
     return plan
-
-
-register("RegressionModel", compile_regression)

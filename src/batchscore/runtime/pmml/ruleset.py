@@ -21,13 +21,25 @@ import numpy.typing as npt
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Scope
 from batchscore.runtime.pmml.datatypes import F64, Bool
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
-from batchscore.runtime.pmml.predicates import Predicate, compile_predicate, find_predicate
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
+from batchscore.runtime.pmml.predicates import (
+    PREDICATE_TAGS,
+    Predicate,
+    compile_predicate,
+)
 from batchscore.runtime.pmml.result import ModelResult
-from batchscore.runtime.pmml.xml import attr, child, children, float_attr, require_attr
+from batchscore.runtime.pmml.xml import (
+    attr,
+    child,
+    children,
+    float_attr,
+    require_attr,
+    require_child,
+    require_children,
+)
 
 CRITERIA = frozenset({"firstHit", "weightedSum", "weightedMax"})
 RULE_TAGS = frozenset({"SimpleRule", "CompoundRule"})
@@ -163,9 +175,7 @@ class _Collector:
         return tuple(self.rule(r) for r in element if r.tag in RULE_TAGS)
 
     def rule(self, element: etree._Element) -> Rule:
-        predicate = find_predicate(element)
-        if predicate is None:
-            raise ModelError(f"Invalid PMML: {element.tag} has no predicate.")
+        predicate = require_child(element, PREDICATE_TAGS, what="predicate")
         compiled = compile_predicate(predicate, self.scope)
         if element.tag == "CompoundRule":
             inner = self.rules(element)
@@ -212,12 +222,8 @@ def compile_ruleset(
 ) -> ModelPlan:
     if header.function != "classification":
         raise ModelError(f"Unsupported PMML feature: RuleSetModel@functionName={header.function}.")
-    ruleset = child(element, "RuleSet")
-    if ruleset is None:
-        raise ModelError("Invalid PMML: RuleSetModel has no RuleSet.")
-    methods = children(ruleset, "RuleSelectionMethod")
-    if not methods:
-        raise ModelError("Invalid PMML: RuleSet has no RuleSelectionMethod.")
+    ruleset = require_child(element, "RuleSet")
+    methods = require_children(ruleset, "RuleSelectionMethod")
     # "If more than one method is included, the first method is used as the default."
     criterion = require_attr(methods[0], "criterion")
     if criterion not in CRITERIA:
@@ -243,6 +249,3 @@ def compile_ruleset(
             labels.append(label)
     init_plan(plan, header, tuple(labels))
     return plan
-
-
-register("RuleSetModel", compile_ruleset)

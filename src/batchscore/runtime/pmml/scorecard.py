@@ -17,15 +17,25 @@ import numpy.typing as npt
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import F64, Bool, Column
 from batchscore.runtime.pmml.expressions import compile_expression, find_expression, numeric
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
-from batchscore.runtime.pmml.predicates import Predicate, compile_predicate, find_predicate
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
+from batchscore.runtime.pmml.predicates import (
+    PREDICATE_TAGS,
+    Predicate,
+    compile_predicate,
+)
 from batchscore.runtime.pmml.result import ModelResult
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
-from batchscore.runtime.pmml.xml import attr, child, children, float_attr
+from batchscore.runtime.pmml.xml import (
+    attr,
+    child,
+    float_attr,
+    require_child,
+    require_children,
+)
 
 ALGORITHMS = frozenset({"pointsBelow", "pointsAbove"})
 
@@ -142,9 +152,7 @@ def _attribute(
     characteristic_code: str | None,
     codes: dict[str, int] | None,
 ) -> Attribute:
-    predicate = find_predicate(element)
-    if predicate is None:
-        raise ModelError("Invalid PMML: Attribute has no predicate.")
+    predicate = require_child(element, PREDICATE_TAGS, what="predicate")
     complex_score = child(element, "ComplexPartialScore")
     points: float | Expr
     if complex_score is not None:
@@ -179,18 +187,13 @@ def compile_scorecard(
     algorithm = attr(element, "reasonCodeAlgorithm", "pointsBelow") or "pointsBelow"
     if algorithm not in ALGORITHMS:
         raise ModelError(f"Unsupported PMML feature: Scorecard@reasonCodeAlgorithm={algorithm}.")
-    container = child(element, "Characteristics")
-    found = children(container, "Characteristic") if container is not None else []
-    if not found:
-        raise ModelError("Invalid PMML: Scorecard has no Characteristics.")
+    found = require_children(element, "Characteristics/Characteristic", what="Characteristics")
     scorecard_baseline = attr(element, "baselineScore")
     codes: dict[str, int] | None = {} if use_codes else None
     characteristics = []
     for item in found:
         label = attr(item, "name") or "Characteristic"
-        attributes = children(item, "Attribute")
-        if not attributes:
-            raise ModelError(f"Invalid PMML: Characteristic {label} has no Attribute.")
+        attributes = require_children(item, "Attribute", owner=f"Characteristic {label}")
         baseline = attr(item, "baselineScore") or scorecard_baseline
         if use_codes and baseline is None:
             raise ModelError(
@@ -212,6 +215,3 @@ def compile_scorecard(
     )
     init_plan(plan, header)
     return plan
-
-
-register("Scorecard", compile_scorecard)

@@ -19,14 +19,22 @@ from lxml import etree
 
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml.arrays import CACHE_CELLS, real_array
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import F64, Scalar, missing_mask, parse_scalar
 from batchscore.runtime.pmml.expressions import numeric
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
-from batchscore.runtime.pmml.xml import attr, child, children, float_attr, require_attr
+from batchscore.runtime.pmml.xml import (
+    attr,
+    child,
+    children,
+    float_attr,
+    require_attr,
+    require_child,
+    require_children,
+)
 
 CHUNK_ROWS = 4096
 """Input rows per chunk: the kernel's ufuncs loop along rows, so long rows run fast."""
@@ -250,10 +258,7 @@ def _slab_rows(indices: npt.NDArray[np.int64]) -> slice | npt.NDArray[np.intp]:
 
 
 def _features(element: etree._Element, scope: Scope) -> list[tuple[Expr, Scalar | None]]:
-    dictionary = child(element, "VectorDictionary")
-    fields = child(dictionary, "VectorFields") if dictionary is not None else None
-    if fields is None:
-        raise ModelError("Invalid PMML: SupportVectorMachineModel has no VectorFields.")
+    fields = require_child(element, "VectorDictionary/VectorFields", what="VectorFields")
     out: list[tuple[Expr, Scalar | None]] = []
     for item in fields:
         if item.tag == "FieldRef":
@@ -275,9 +280,7 @@ def _machine(
     representation: str,
     default: float,
 ) -> Machine:
-    coefficients_el = child(element, "Coefficients")
-    if coefficients_el is None:
-        raise ModelError("Invalid PMML: SupportVectorMachine has no Coefficients.")
+    coefficients_el = require_child(element, "Coefficients")
     coefficients = np.array(
         [float_attr(c, "value", 0.0) for c in children(coefficients_el, "Coefficient")]
     )
@@ -343,10 +346,8 @@ def compile_svm(
     threshold = float_attr(element, "threshold", 0.0)
     machines = [
         _machine(m, ids, len(features), representation, threshold)
-        for m in children(element, "SupportVectorMachine")
+        for m in require_children(element, "SupportVectorMachine")
     ]
-    if not machines:
-        raise ModelError("Invalid PMML: SupportVectorMachineModel has no SupportVectorMachine.")
     used = np.unique(np.concatenate([m.vectors for m in machines]))
     if used.size < vectors.shape[0]:
         remap = {int(old): new for new, old in enumerate(used)}
@@ -398,6 +399,3 @@ def compile_svm(
     init_plan(plan, header, labels)
     plan.labels = labels
     return plan
-
-
-register("SupportVectorMachineModel", compile_svm)

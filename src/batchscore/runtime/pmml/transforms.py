@@ -18,7 +18,7 @@ from batchscore.runtime.pmml.datatypes import (
     parse_scalar,
 )
 from batchscore.runtime.pmml.intervals import parse_interval
-from batchscore.runtime.pmml.xml import attr, children, float_attr, require_attr
+from batchscore.runtime.pmml.xml import attr, children, float_attr, require_attr, require_child
 
 
 def compile_norm_continuous(element: etree._Element, scope: Scope) -> Expr:
@@ -77,9 +77,7 @@ def compile_discretize(element: etree._Element, scope: Scope) -> Expr:
     data_type = check_data_type(attr(element, "dataType", "string") or "string", "Discretize")
     bins = []
     for bin_el in children(element, "DiscretizeBin"):
-        interval_el = next((c for c in bin_el if c.tag == "Interval"), None)
-        if interval_el is None:
-            raise ModelError("Invalid PMML: DiscretizeBin has no Interval.")
+        interval_el = require_child(bin_el, "Interval")
         bins.append(
             (parse_interval(interval_el), parse_scalar(data_type, require_attr(bin_el, "binValue")))
         )
@@ -114,9 +112,7 @@ def _table_rows(table: etree._Element) -> list[dict[str, str]]:
 
 
 def inline_table(element: etree._Element) -> list[dict[str, str]]:
-    table = next((c for c in element if c.tag in ("InlineTable", "TableLocator")), None)
-    if table is None:
-        raise ModelError(f"Invalid PMML: {element.tag} has no InlineTable.")
+    table = require_child(element, ("InlineTable", "TableLocator"), what="InlineTable")
     if table.tag == "TableLocator":
         raise ModelError("Unsupported PMML element: TableLocator.")
     return _table_rows(table)

@@ -16,22 +16,22 @@ import numpy as np
 from lxml import etree
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.compiler import ModelHeader, init_plan, register
+from batchscore.runtime.pmml.compiler import init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import F64, Column, is_numeric
 from batchscore.runtime.pmml.forest import Forest, StateTable
-from batchscore.runtime.pmml.plan import Environment, ModelPlan
+from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.predicates import (
+    PREDICATE_TAGS,
     Predicate,
     compile_predicate,
-    find_predicate,
     predicate_key,
     simple_value,
 )
 from batchscore.runtime.pmml.result import ModelResult
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
 from batchscore.runtime.pmml.tree_aggregation import TreeAggregation, compile_aggregation
-from batchscore.runtime.pmml.xml import attr, children, float_attr
+from batchscore.runtime.pmml.xml import attr, children, float_attr, require_child
 
 AGGREGATING = frozenset({"aggregateNodes", "weightedConfidence"})
 MISSING_STRATEGIES = frozenset(
@@ -140,9 +140,7 @@ class _Builder:
         self._nodes = list(root.iter("Node"))
         for index, node in enumerate(self._nodes, start=1):
             self._ids[id(node)] = attr(node, "id") or str(index)
-        predicate = find_predicate(root)
-        if predicate is None:
-            raise ModelError("Invalid PMML: Node has no predicate.")
+        predicate = require_child(root, PREDICATE_TAGS, what="predicate")
         if predicate.tag == "True":
             start = self.enter(root)
         else:
@@ -191,9 +189,7 @@ class _Builder:
                 wanted = attr(parent, "defaultChild")
                 target = next((k for k in kids if attr(k, "id") == wanted), None)
                 on_missing = self.enter(target) if target is not None else self.null_state()
-            predicate = find_predicate(child)
-            if predicate is None:
-                raise ModelError("Invalid PMML: Node has no predicate.")
+            predicate = require_child(child, PREDICATE_TAGS, what="predicate")
             self._set_test(state, predicate, self.enter(child), on_false, on_missing)
 
     def _set_test(
@@ -464,6 +460,3 @@ def compile_tree_model(
         # columns do not record: confidence is then refused rather than wrong.
         plan.extra_features = frozenset({"confidence"})
     return plan
-
-
-register("TreeModel", compile_tree_model)

@@ -25,8 +25,12 @@ from lxml import etree
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml.context import Context, Scope
 from batchscore.runtime.pmml.datatypes import F64, Column
-from batchscore.runtime.pmml.predicates import Predicate, compile_predicate, find_predicate
-from batchscore.runtime.pmml.xml import attr, children, float_attr
+from batchscore.runtime.pmml.predicates import (
+    PREDICATE_TAGS,
+    Predicate,
+    compile_predicate,
+)
+from batchscore.runtime.pmml.xml import attr, children, float_attr, require_child
 
 
 @dataclass
@@ -138,9 +142,7 @@ def compile_aggregation(element: etree._Element, scope: Scope, strategy: str) ->
     labels: list[str] = []
 
     def visit(node: etree._Element) -> int:
-        predicate_el = find_predicate(node)
-        if predicate_el is None:
-            raise ModelError("Invalid PMML: Node has no predicate.")
+        predicate_el = require_child(node, PREDICATE_TAGS, what="predicate")
         predicate = None if predicate_el.tag == "True" else compile_predicate(predicate_el, scope)
         counts: dict[str, float] = {}
         probabilities: dict[str, float] = {}

@@ -9,10 +9,10 @@ from lxml import etree
 
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml.aggregate import ProbabilityAggregator, ValueAggregator
-from batchscore.runtime.pmml.compiler import ModelHeader, find_model, init_plan
+from batchscore.runtime.pmml.compiler import find_model, init_plan
 from batchscore.runtime.pmml.context import Context, Scope
 from batchscore.runtime.pmml.forest import Forest
-from batchscore.runtime.pmml.plan import ModelPlan
+from batchscore.runtime.pmml.plan import ModelHeader, ModelPlan
 from batchscore.runtime.pmml.predicates import find_predicate
 from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs
 from batchscore.runtime.pmml.targets import TargetSpec

@@ -8,6 +8,7 @@ external-entity documents cost nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from lxml import etree
@@ -69,6 +70,62 @@ def child(element: etree._Element, tag: str) -> etree._Element | None:
         if candidate.tag == tag:
             return candidate
     return None
+
+
+def require_child(
+    element: etree._Element,
+    path: str | Collection[str],
+    *,
+    what: str | None = None,
+    owner: str | None = None,
+) -> etree._Element:
+    """The first child of ``element`` at ``path``, or a ModelError naming what is missing.
+
+    ``path`` is a tag, a ``/``-separated path of tags (``"BayesOutput/TargetValueCounts"``) or a
+    collection of alternative tags (a predicate, ``Array`` or ``SparseArray``). The message is
+    ``Invalid PMML: <owner> has no <what>.``; ``owner`` defaults to ``element``'s tag and
+    ``what`` to ``path``.
+    """
+    found = _walk(element, path)
+    if found:
+        return found[0]
+    raise _missing(element, path, what, owner)
+
+
+def require_children(
+    element: etree._Element,
+    path: str,
+    *,
+    what: str | None = None,
+    owner: str | None = None,
+) -> list[etree._Element]:
+    """The children of ``element`` at ``path`` (see :func:`require_child`); none is a
+    ModelError ``Invalid PMML: <owner> has no <what>.``"""
+    found = _walk(element, path, every=True)
+    if found:
+        return found
+    raise _missing(element, path, what, owner)
+
+
+def _walk(
+    element: etree._Element, path: str | Collection[str], every: bool = False
+) -> list[etree._Element]:
+    if not isinstance(path, str):
+        return [c for c in element if c.tag in path][: None if every else 1]
+    *parents, last = path.split("/")
+    node: etree._Element | None = element
+    for tag in parents:
+        node = child(node, tag) if node is not None else None
+    if node is None:
+        return []
+    return children(node, last) if every else [c for c in [child(node, last)] if c is not None]
+
+
+def _missing(
+    element: etree._Element, path: str | Collection[str], what: str | None, owner: str | None
+) -> ModelError:
+    named = what if what is not None else path if isinstance(path, str) else "/".join(path)
+    return ModelError(f"Invalid PMML: {owner or element.tag} has no {named}.")
 
 
 def attr(element: etree._Element, name: str, default: str | None = None) -> str | None:
