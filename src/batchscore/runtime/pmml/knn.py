@@ -36,7 +36,7 @@ from batchscore.runtime.pmml.measures import (
 )
 from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult
-from batchscore.runtime.pmml.transforms import inline_table
+from batchscore.runtime.pmml.transforms import column_key, inline_table
 from batchscore.runtime.pmml.xml import (
     attr,
     children,
@@ -212,10 +212,6 @@ def _classes(targets: Column, numeric: bool) -> tuple[tuple[str, ...], npt.NDArr
     return classes, codes, rank
 
 
-def _column_key(column: str) -> str:
-    return column.rpartition(":")[2]
-
-
 def compile_knn(
     element: etree._Element, scope: Scope, env: Environment, header: ModelHeader
 ) -> ModelPlan:
@@ -230,7 +226,7 @@ def compile_knn(
     training = require_child(element, "TrainingInstances")
     fields_el = require_child(element, "TrainingInstances/InstanceFields", what="TrainingInstances")
     columns = {
-        require_attr(f, "field"): _column_key(require_attr(f, "column"))
+        require_attr(f, "field"): column_key(require_attr(f, "column"))
         for f in children(fields_el, "InstanceField")
     }
     rows = inline_table(training)

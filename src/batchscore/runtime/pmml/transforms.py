@@ -111,6 +111,16 @@ def _table_rows(table: etree._Element) -> list[dict[str, str]]:
     return rows
 
 
+def column_key(column: str) -> str:
+    """The cell element an InlineTable column name denotes.
+
+    Cells are matched by local name (the document's namespaces are dropped when it is read), so
+    a column written as a qualified name (``column="data:input"`` for ``<data:input>`` cells,
+    as sklearn2pmml writes them) is matched by its local part.
+    """
+    return column.rpartition(":")[2]
+
+
 def inline_table(element: etree._Element) -> list[dict[str, str]]:
     table = require_child(element, ("InlineTable", "TableLocator"), what="InlineTable")
     if table.tag == "TableLocator":
@@ -126,10 +136,10 @@ def _keys(column: Column) -> Column:
 
 
 def compile_map_values(element: etree._Element, scope: Scope) -> Expr:
-    output_column = require_attr(element, "outputColumn")
+    output_column = column_key(require_attr(element, "outputColumn"))
     data_type = check_data_type(attr(element, "dataType", "string") or "string", "MapValues")
     pairs = [
-        (scope.resolve(require_attr(p, "field")), require_attr(p, "column"))
+        (scope.resolve(require_attr(p, "field")), column_key(require_attr(p, "column")))
         for p in children(element, "FieldColumnPair")
     ]
     rows = inline_table(element)
