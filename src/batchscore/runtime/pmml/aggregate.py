@@ -9,7 +9,13 @@ import numpy.typing as npt
 
 from batchscore.runtime.pmml.datatypes import F64, Bool, Column, missing_mask
 
-REGRESSION_METHODS = frozenset({"sum", "average", "weightedAverage", "median", "max"})
+REGRESSION_METHODS = frozenset(
+    {"sum", "weightedSum", "average", "weightedAverage", "median", "weightedMedian", "max"}
+)
+WEIGHTED_METHODS = frozenset({"weightedAverage", "weightedSum", "weightedMedian"})
+"""Methods that use Segment@weight (the others weigh every segment 1)."""
+STACKED_METHODS = frozenset({"median", "weightedMedian", "max"})
+"""Methods that need every segment's values, not a running total."""
 CLASSIFICATION_METHODS = frozenset(
     {"average", "weightedAverage", "median", "max", "majorityVote", "weightedMajorityVote"}
 )
@@ -19,7 +25,10 @@ class ValueAggregator:
     """Sums, averages, medians or maxima of segment values, one segment at a time.
 
     ``skip_missing`` (missingPredictionTreatment skipSegment/continue) drops a segment's missing
-    prediction instead of making the row missing.
+    prediction instead of making the row missing. ``weightedSum`` adds weight times value;
+    ``weightedMedian`` is, as in JPMML, the smallest value (in value order, ties in segment
+    order) at which the running sum of weights reaches half of all weights (no averaging of two
+    middle values). Under ``x-mathContext="float"`` weights and sums are float32.
     """
 
     def __init__(self, method: str, n: int, skip_missing: bool, float_math: bool = False) -> None:
@@ -30,43 +39,54 @@ class ValueAggregator:
         self.total: npt.NDArray[Any] = np.zeros(n, dtype=dtype)
         self.weights = np.zeros(n)
         self.uniform_weight = 0.0
+        self.count = np.zeros(n)
+        """Segments that contributed per row (besides those counted in ``uniform_count``)."""
+        self.uniform_count = 0
         self.missing = np.zeros(n, dtype=bool)
         self.values: list[F64] = []
         self.applied: list[Bool] = []
+        self.segment_weights: list[float] = []
 
     def add(
         self, value: F64, weight: float, applied: Bool | None = None, complete: bool = False
     ) -> None:
         """Add one segment's values; ``complete`` promises they have no missing value."""
-        w = weight if self.method == "weightedAverage" else 1.0
+        w = weight if self.method in WEIGHTED_METHODS else 1.0
+        if self.float_math:
+            w = float(np.float32(w))
         if (
             applied is None
-            and self.method not in ("median", "max")
+            and self.method not in STACKED_METHODS
             and (complete or not np.isnan(value).any())
         ):
             contribution = value * w if w != 1.0 else value
             self.total += contribution.astype(np.float32) if self.float_math else contribution
             self.uniform_weight += w
+            self.uniform_count += 1
             return
         missing = np.isnan(value)
         use = ~missing if applied is None else applied & ~missing
         if not self.skip_missing:
             self.missing |= missing if applied is None else missing & applied
-        if self.method in ("median", "max"):
+        if self.method in STACKED_METHODS:
             self.values.append(value)
             self.applied.append(use)
+            self.segment_weights.append(w)
             return
-        contribution = value * weight if self.method == "weightedAverage" else value
+        contribution = value * w if w != 1.0 else value
         if self.float_math:
             self.total += np.where(use, contribution, 0.0).astype(np.float32)
         elif applied is None and not missing.any():
             self.total += contribution
         else:
             self.total += np.where(use, contribution, 0.0)
-        self.weights += np.where(use, weight if self.method == "weightedAverage" else 1.0, 0.0)
+        self.weights += np.where(use, w, 0.0)
+        self.count += use
 
     def result(self) -> F64:
-        if self.method in ("median", "max"):
+        if self.method == "weightedMedian":
+            out = self._weighted_median()
+        elif self.method in ("median", "max"):
             stacked = np.vstack(self.values) if self.values else np.empty((0, self.missing.size))
             usable = np.vstack(self.applied) if self.applied else np.zeros_like(stacked, dtype=bool)
             masked = np.where(usable, stacked, np.nan)
@@ -83,18 +103,39 @@ class ValueAggregator:
                     out = (ordered[hi, cols] + ordered[lo, cols]) / 2.0
             out = np.where(count > 0, out, np.nan)
         else:
-            weights = self._weights
             out = self.total.astype(np.float64)
             if self.method in ("average", "weightedAverage"):
+                weights = self._weights
                 with np.errstate(all="ignore"):
-                    out = out / weights
-            out = np.where(weights > 0, out, np.nan)
+                    out = np.where(weights > 0, out / weights, np.nan)
+            else:
+                out = np.where(self.count + self.uniform_count > 0, out, np.nan)
         out[self.missing] = np.nan
         return out
 
     @property
     def _weights(self) -> F64:
         return self.weights + self.uniform_weight
+
+    def _weighted_median(self) -> F64:
+        n = self.missing.size
+        if not self.values:
+            return np.full(n, np.nan)
+        values = np.vstack(self.values)
+        usable = np.vstack(self.applied)
+        weights = np.where(usable, np.asarray(self.segment_weights)[:, None], 0.0)
+        order = np.argsort(np.where(usable, values, np.inf), axis=0, kind="stable")
+        ordered = np.take_along_axis(values, order, axis=0)
+        running = np.cumsum(np.take_along_axis(weights, order, axis=0), axis=0)
+        if self.float_math:
+            half = np.float32(0.5) * weights.astype(np.float32).sum(axis=0, dtype=np.float32)
+        else:
+            half = 0.5 * weights.sum(axis=0)
+        reached = running >= half
+        first = np.argmax(reached, axis=0)
+        cols = np.arange(n)
+        out = np.where(reached[first, cols] & usable.any(axis=0), ordered[first, cols], np.nan)
+        return np.asarray(out, dtype=np.float64)
 
 
 class ProbabilityAggregator:
@@ -144,6 +185,7 @@ class ProbabilityAggregator:
         for j, label in enumerate(self.labels):
             self.total[:, j] += np.where(use & (labels == label), w, 0.0)
         self.weights += np.where(use, w, 0.0)
+        self.count += use
 
     def result(self) -> F64:
         if self.method in ("median", "max"):
