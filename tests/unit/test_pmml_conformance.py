@@ -11,21 +11,17 @@ ModelError naming the element; their test id says ``refused-<Element>``.
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pytest
 
 from batchscore.errors import ModelError
 from batchscore.runtime.engine import CompiledModel, ModelEngine
 from batchscore.runtime.pmml import PmmlEngine
+from tests.unit.pmml_corpus import DATA, differences, input_columns
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "pmml"
 CASES = DATA / "corpus"
 OWN_CASES = DATA / "own"
 NOT_YET_SUPPORTED: frozenset[str] = frozenset()
@@ -42,43 +38,6 @@ def _cases() -> list[Any]:
     return params
 
 
-def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        return header, list(reader)
-
-
-def input_columns(path: Path, types: dict[str, str]) -> dict[str, npt.NDArray[Any]]:
-    """input.csv as the engine's columns: empty cell = missing, typed per the DataField."""
-    header, rows = read_csv(path)
-    columns: dict[str, npt.NDArray[Any]] = {}
-    for j, name in enumerate(header):
-        cells = [row[j] if j < len(row) else "" for row in rows]
-        if types.get(name, "double") == "string":
-            columns[name] = np.array([c if c != "" else None for c in cells], dtype=object)
-        else:
-            columns[name] = np.array([float(c) if c != "" else np.nan for c in cells])
-    return columns
-
-
-def matches(expected: str, got: object, rel: float) -> bool:
-    if expected == "":
-        return got is None or (isinstance(got, float) and math.isnan(got))
-    if expected in ("true", "false"):
-        return got is (expected == "true")
-    if isinstance(got, str):
-        return got == expected
-    try:
-        wanted = float(expected)
-    except ValueError:
-        return got == expected
-    if not isinstance(got, (float, int, np.floating, np.integer)) or isinstance(got, bool):
-        return False
-    value = float(got)
-    return abs(value - wanted) <= max(rel * abs(wanted), 1e-12)
-
-
 @pytest.mark.parametrize("case", _cases())
 def test_case_matches_jpmml(case: Path) -> None:
     meta = json.loads((case / "meta.json").read_text())
@@ -89,22 +48,8 @@ def test_case_matches_jpmml(case: Path) -> None:
         with pytest.raises(ModelError, match=f"Unsupported PMML element: {element}"):
             engine.load(data)
         return
-    model = engine.load(data)
-    types = {field.name: field.data_type for field in model.inputs}
-    outputs = model.score(input_columns(case / "input.csv", types))
-    header, rows = read_csv(case / "expected.csv")
-    assert list(outputs) == header
     rel = meta.get("relative_tolerance", 1e-6 if element == "NeuralNetwork" else 1e-9)
-    failures = []
-    for j, name in enumerate(header):
-        column = outputs[name]
-        bad = [
-            (i, row[j] if j < len(row) else "", column[i])
-            for i, row in enumerate(rows)
-            if not matches(row[j] if j < len(row) else "", column[i], rel)
-        ]
-        if bad:
-            failures.append(f"{name}: {len(bad)} rows differ, first {bad[0]}")
+    failures = differences(case, rel)
     assert not failures, "; ".join(failures)
 
 

@@ -185,7 +185,6 @@ class ProbabilityAggregator:
         for j, label in enumerate(self.labels):
             self.total[:, j] += np.where(use & (labels == label), w, 0.0)
         self.weights += np.where(use, w, 0.0)
-        self.count += use
 
     def result(self) -> F64:
         if self.method in ("median", "max"):
