@@ -155,6 +155,7 @@ def test_mining_field_not_in_data_dictionary_is_named() -> None:
 
 
 def test_unsupported_data_type_is_named() -> None:
-    document = linear().replace(b'dataType="double">', b'dataType="date">', 1)
-    with pytest.raises(ModelError, match="Unsupported PMML dataType: date"):
+    # Not a PMML type: dateDaysSince counts from 0, 1960, 1970 or 1980 only.
+    document = linear().replace(b'dataType="double">', b'dataType="dateDaysSince[2000]">', 1)
+    with pytest.raises(ModelError, match=r"Unsupported PMML dataType: dateDaysSince\[2000\]"):
         PmmlEngine().load(document)

@@ -109,4 +109,9 @@ def compile_clustering(
     init_plan(plan, header, ids)
     plan.target_type = "string"
     plan.labels = ids
+    plan.display_values = {
+        cluster_id: name
+        for cluster_id, name in zip(ids, (c.get("name") for c in clusters), strict=True)
+        if name is not None
+    }
     return plan

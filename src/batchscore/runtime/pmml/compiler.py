@@ -13,6 +13,7 @@ from batchscore.runtime.pmml.expressions import compile_derived_field
 from batchscore.runtime.pmml.fields import nested_expr, parse_mining_schema
 from batchscore.runtime.pmml.output import compile_outputs
 from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
+from batchscore.runtime.pmml.targets import display_values
 from batchscore.runtime.pmml.xml import attr, child, children, require_attr
 
 MODEL_TAGS = frozenset(
@@ -122,6 +123,7 @@ def compile_model(
     )
     plan = compiler(element, scope, env, header)
     plan.float_math = header.float_math
+    plan.display_values = display_values(element, target_name) | plan.display_values
     compile_outputs(element, plan, Scope(scope), env)
     scope.compile_pending()
     return plan

@@ -1,7 +1,8 @@
 """PMML data types and the column representation used inside the evaluator.
 
-Inside the plan every column is either ``float64`` (``double``, ``float``, ``integer`` and
-``boolean`` fields; NaN = missing, booleans as 1.0/0.0) or ``object`` holding ``str``
+Inside the plan every column is either ``float64`` (``double``, ``float``, ``integer``,
+``boolean`` and the date and time types; NaN = missing, booleans as 1.0/0.0, dates and times
+as counts, see :mod:`batchscore.runtime.pmml.temporal`) or ``object`` holding ``str``
 (``string`` fields; None = missing). A ``float`` field holds float32-rounded values, so
 comparing it with float32-parsed constants in float64 is exactly float32 comparison.
 """
@@ -15,13 +16,15 @@ import numpy as np
 import numpy.typing as npt
 
 from batchscore.errors import ModelError
+from batchscore.runtime.pmml import temporal
 
 Column: TypeAlias = npt.NDArray[Any]
 F64: TypeAlias = npt.NDArray[np.float64]
 Bool: TypeAlias = npt.NDArray[np.bool_]
 Scalar: TypeAlias = float | str
 
-NUMERIC_TYPES = frozenset({"double", "float", "integer", "boolean"})
+NUMERIC_TYPES = frozenset({"double", "float", "integer", "boolean"}) | temporal.TEMPORAL_TYPES
+"""Types held as float64 columns (numbers, booleans, dates and times)."""
 SUPPORTED_TYPES = NUMERIC_TYPES | {"string"}
 OP_TYPES = frozenset({"continuous", "categorical", "ordinal"})
 
@@ -57,6 +60,8 @@ def _parse(data_type: str, text: str) -> Scalar:
     text = text.strip() if data_type != "string" else text
     if data_type == "string":
         return text
+    if data_type in temporal.TEMPORAL_TYPES:
+        return temporal.parse(data_type, text)
     if data_type == "boolean":
         lowered = text.lower()
         if lowered in ("true", "1", "1.0"):
@@ -134,8 +139,38 @@ def constant_column(value: Scalar | None, data_type: str, n: int) -> Column:
     return np.full(n, value, dtype=np.float64)
 
 
+def cast_typed(source: str, data_type: str, column: Column) -> Column:
+    """Convert a column of PMML type ``source`` to ``data_type``: as :func:`cast_column`, but
+    a date or time changes epoch or unit, or becomes its ISO text as a string."""
+    if source == data_type:
+        return column
+    if source in temporal.TEMPORAL_TYPES:
+        if data_type in temporal.TEMPORAL_TYPES:
+            try:
+                return temporal.convert(source, data_type, np.asarray(column, dtype=np.float64))
+            except ValueError as exc:
+                raise ModelError(
+                    f"Invalid PMML: {source} is not convertible to {data_type}."
+                ) from exc
+        if data_type == "string" and source in temporal.PLAIN_TYPES:
+            return _temporal_text(source, column)
+    return cast_column(data_type, column)
+
+
+def _temporal_text(data_type: str, column: Column) -> Column:
+    out = np.full(column.shape[0], None, dtype=object)
+    values = np.asarray(column, dtype=np.float64)
+    present = ~np.isnan(values)
+    for value in np.unique(values[present]):
+        out[values == value] = temporal.format_value(data_type, float(value))
+    return out
+
+
 def to_public(data_type: str, column: Column) -> Column:
-    """Turn a plan column into the engine's public convention (booleans as object arrays)."""
+    """Turn a plan column into the engine's public convention (booleans as object arrays,
+    dates and times as ISO text)."""
+    if data_type in temporal.PLAIN_TYPES:
+        return _temporal_text(data_type, column)
     if data_type == "boolean":
         out = np.full(column.shape[0], None, dtype=object)
         values = np.asarray(column, dtype=np.float64)

@@ -10,10 +10,12 @@ from lxml import etree
 
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml import functions as fn
+from batchscore.runtime.pmml import temporal
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import (
     Column,
     cast_column,
+    cast_typed,
     check_data_type,
     constant_column,
     is_numeric,
@@ -86,8 +88,8 @@ def compile_typed(
     optype = attr(element, "optype") or inner.optype
     if data_type == inner.data_type:
         return Expr(inner.fn, data_type, optype)
-    inner_fn = inner.fn
-    return Expr(lambda ctx: cast_column(data_type, inner_fn(ctx)), data_type, optype)
+    inner_fn, source = inner.fn, inner.data_type
+    return Expr(lambda ctx: cast_typed(source, data_type, inner_fn(ctx)), data_type, optype)
 
 
 def _constant(element: etree._Element) -> Expr:
@@ -147,6 +149,8 @@ def _apply(element: etree._Element, scope: Scope, functions: FunctionTable) -> E
 
 
 def _builtin(name: str, arg_elements: Sequence[etree._Element], args: Sequence[Expr]) -> Expr:
+    if name in DATE_FUNCTIONS:
+        return _date_function(name, args)
     function = fn.FUNCTIONS.get(name)
     impl: fn.Impl
     if function is None:
@@ -182,6 +186,46 @@ def _builtin(name: str, arg_elements: Sequence[etree._Element], args: Sequence[E
     return Expr(evaluate, data_type, optype)
 
 
+DATE_FUNCTIONS = {"dateDaysSinceYear": 2, "dateSecondsSinceYear": 2, "dateSecondsSinceMidnight": 1}
+"""The PMML date functions and their argument counts."""
+
+
+def _date_function(name: str, args: Sequence[Expr]) -> Expr:
+    """dateDaysSinceYear, dateSecondsSinceYear, dateSecondsSinceMidnight: integer results from
+    a date or time argument (text is read as the date type the function expects)."""
+    if len(args) != DATE_FUNCTIONS[name]:
+        raise ModelError(f"Invalid PMML: wrong number of arguments to {name}.")
+    first = args[0]
+    source = first.data_type
+    if not temporal.is_temporal(source):
+        source = "date" if name == "dateDaysSinceYear" else "dateTime"
+        first = Expr(_cast_fn(first, source), source, first.optype)
+    if name == "dateSecondsSinceMidnight" and source in ("date", *_DATE_COUNTS):
+        raise ModelError(f"Invalid PMML: {name} of a {source} value.")
+    value_fn = first.fn
+    year_fn = numeric(args[1]).fn if len(args) > 1 else None
+
+    def evaluate(ctx: Context) -> Column:
+        values = np.asarray(value_fn(ctx), dtype=np.float64)
+        if name == "dateSecondsSinceMidnight":
+            return temporal.seconds_since_midnight(source, values)
+        assert year_fn is not None
+        years = np.asarray(year_fn(ctx), dtype=np.float64)
+        out = np.full(ctx.n, np.nan)
+        for year in np.unique(years[~np.isnan(years)]):
+            rows = years == year
+            if name == "dateDaysSinceYear":
+                out[rows] = temporal.days_since_year(source, values[rows], year)
+            else:
+                out[rows] = temporal.seconds_since_year(source, values[rows], year)
+        return out
+
+    return Expr(evaluate, "integer", "continuous")
+
+
+_DATE_COUNTS = tuple(sorted(t for t in temporal.COUNTING_TYPES if t.startswith("dateDays")))
+
+
 def _result_type(rule: str, args: Sequence[Expr]) -> str:
     if rule == "common":
         return common_type([a.data_type for a in args])
@@ -210,10 +254,10 @@ def _user_function(
 
 
 def _cast_fn(arg: Expr, data_type: str) -> Callable[[Context], Column]:
-    arg_fn = arg.fn
-    if arg.data_type == data_type:
+    arg_fn, source = arg.fn, arg.data_type
+    if source == data_type:
         return arg_fn
-    return lambda ctx: cast_column(data_type, arg_fn(ctx))
+    return lambda ctx: cast_typed(source, data_type, arg_fn(ctx))
 
 
 def _wrap_apply(element: etree._Element, body: Expr, args: Sequence[Expr]) -> Expr:

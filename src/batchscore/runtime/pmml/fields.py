@@ -9,6 +9,7 @@ import numpy as np
 from lxml import etree
 
 from batchscore.errors import ModelError
+from batchscore.runtime.pmml import temporal
 from batchscore.runtime.pmml.context import Context, Expr
 from batchscore.runtime.pmml.datatypes import (
     Bool,
@@ -178,7 +179,16 @@ def coerce_raw(data_type: str, raw: Column | None, n: int) -> tuple[Column, Bool
     raw = np.asarray(raw)
     if raw.shape != (n,):
         raise ModelError("Input columns must be one-dimensional and of equal length.")
+    if raw.dtype.kind == "M":  # numpy datetime64: read as ISO text
+        texts = np.full(n, None, dtype=object)
+        present = ~np.isnat(raw)
+        texts[present] = np.datetime_as_string(raw[present]).astype(object)
+        raw = texts
     if is_numeric(data_type):
+        if data_type in temporal.PLAIN_TYPES and raw.dtype != object and raw.dtype.kind not in "US":
+            # a bare number is no date, date-time or time of day
+            numbers = np.asarray(raw, dtype=np.float64)
+            return np.full(n, np.nan), ~np.isnan(numbers)
         if raw.dtype == object or raw.dtype.kind in "US":
             values = raw.astype(object)
             absent = missing_mask(values)

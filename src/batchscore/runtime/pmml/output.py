@@ -11,7 +11,7 @@ from batchscore.errors import ModelError
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import (
     Column,
-    cast_column,
+    cast_typed,
     check_data_type,
     format_scalar,
     is_numeric,
@@ -150,7 +150,7 @@ def _compile_field(
         result = plan.evaluate(ctx)
         if segment is not None:
             result = result.segments[segment]
-        return cast_column(data_type, extract(result))
+        return cast_typed(natural_type, data_type, extract(result))
 
     return Expr(evaluate, data_type, optype)
 
@@ -161,7 +161,7 @@ def _feature(
     value_attr = attr(element, "value")
     if feature in ("predictedValue", "predictedDisplayValue"):
         if feature == "predictedDisplayValue":
-            return (lambda r: cast_column("string", r.value)), "string"
+            return _display_value(plan), "string"
         return (lambda r: r.value), plan.target_type
     if feature == "probability":
         if plan.function not in ("classification", "clustering"):
@@ -187,6 +187,24 @@ def _feature(
         return result.affinities[:, result.affinity_ids.index(entity)]
 
     return affinity, "double"
+
+
+def _display_value(plan: ModelPlan) -> Callable[[ModelResult], Column]:
+    """The predicted value as shown to people: its Target/TargetValue@displayValue (a
+    Cluster@name for clusters), else its text."""
+    display = dict(plan.display_values)
+    target_type = plan.target_type
+
+    def extract(result: ModelResult) -> Column:
+        text = cast_typed(target_type, "string", result.value)
+        if not display:
+            return text
+        out = text.copy()
+        for value, shown in display.items():
+            out[np.asarray(text == value, dtype=bool)] = shown
+        return out
+
+    return extract
 
 
 def _label(plan: ModelPlan, text: str) -> str:

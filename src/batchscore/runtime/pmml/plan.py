@@ -67,6 +67,8 @@ class ModelPlan(ABC):
         self.extra_features: frozenset[str] = frozenset()
         """The model-specific output features this plan puts in ``ModelResult.extra``
         (``ruleValue`` as ``ruleValue/<ruleFeature>``); others are refused at load time."""
+        self.display_values: dict[str, str] = {}
+        """predictedDisplayValue by predicted value (TargetValue@displayValue, Cluster@name)."""
         self.segment_plans: dict[str, ModelPlan] = {}
         """A MiningModel's segment plans by Segment@id, for OutputField@segmentId; their
         results come in ``ModelResult.segments``."""

@@ -81,3 +81,17 @@ def parse_target(model: etree._Element, target_name: str | None) -> TargetSpec:
         high=float(high) if high is not None else None,
         cast_integer=cast,
     )
+
+
+def display_values(model: etree._Element, target_name: str | None) -> dict[str, str]:
+    """TargetValue@displayValue by TargetValue@value for the model's target."""
+    targets = child(model, "Targets")
+    out: dict[str, str] = {}
+    for target in children(targets, "Target") if targets is not None else []:
+        if attr(target, "field") not in (None, target_name):
+            continue
+        for value in children(target, "TargetValue"):
+            text, shown = value.get("value"), value.get("displayValue")
+            if text is not None and shown is not None:
+                out.setdefault(text, shown)
+    return out
