@@ -109,27 +109,39 @@ class MiningPlan(ModelPlan):
         return self._with_segments(combined, evaluated, ctx.n)
 
     def _select(self, ctx: Context) -> ModelResult:
-        """selectFirst: the first applicable segment per row; modelChain: the last one."""
-        if self.method == "modelChain" and self.expose_segments:
-            # JPMML evaluates every applicable segment of a chain, not only the deciding one.
-            evaluated = {s.id: (_applied(s, ctx), s.plan.evaluate(ctx)) for s in self.segments}
-        else:
-            evaluated = {}
+        """selectFirst: the first applicable segment per row; modelChain: the last segment,
+        missing where its predicate is not true (as JPMML)."""
+        if self.method == "modelChain":
+            return self._chain(ctx)
+        evaluated: dict[str, tuple[Bool | None, ModelResult]] = {}
         chosen: list[tuple[Bool | None, ModelResult]] = []
         taken = np.zeros(ctx.n, dtype=bool)
-        order = self.segments if self.method == "selectFirst" else self.segments[::-1]
-        for segment in order:
+        for segment in self.segments:
             applied = _applied(segment, ctx)
             rows = ~taken if applied is None else applied & ~taken
             if not rows.any():
                 continue
             chosen.append((rows, segment.plan.evaluate(ctx)))
-            if self.method == "selectFirst":
-                evaluated[segment.id] = chosen[-1]
+            evaluated[segment.id] = chosen[-1]
             taken |= rows
             if taken.all():
                 break
         combined = _merge(chosen, ctx.n, self.function, self.labels)
+        return self._with_segments(combined, evaluated, ctx.n)
+
+    def _chain(self, ctx: Context) -> ModelResult:
+        evaluated: dict[str, tuple[Bool | None, ModelResult]] = {}
+        if self.expose_segments:
+            # JPMML evaluates every applicable segment of a chain, not only the deciding one.
+            evaluated = {s.id: (_applied(s, ctx), s.plan.evaluate(ctx)) for s in self.segments}
+        last = self.segments[-1]
+        applied = _applied(last, ctx)
+        if applied is not None and not applied.any():
+            combined = _merge([], ctx.n, self.function, self.labels)
+        else:
+            combined = _merge(
+                [(applied, last.plan.evaluate(ctx))], ctx.n, self.function, self.labels
+            )
         return self._with_segments(combined, evaluated, ctx.n)
 
     def _select_all(self, ctx: Context) -> ModelResult:

@@ -169,7 +169,8 @@ class NeuralPlan(ModelPlan):
         for layer in self.layers:
             x = layer.forward(x)
         if self.function == "classification":
-            probs = np.full((ctx.n, len(self.labels)), np.nan)
+            # A target category without an output neuron has probability 0, as in JPMML.
+            probs = np.zeros((ctx.n, len(self.labels)))
             for neuron, label, _ in self.output_map:
                 probs[:, self.labels.index(label)] = x[:, neuron]
             probs[missing] = np.nan
