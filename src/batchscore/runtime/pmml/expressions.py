@@ -151,6 +151,8 @@ def _apply(element: etree._Element, scope: Scope, functions: FunctionTable) -> E
 def _builtin(name: str, arg_elements: Sequence[etree._Element], args: Sequence[Expr]) -> Expr:
     if name in DATE_FUNCTIONS:
         return _date_function(name, args)
+    if name == "if" and len(args) == 3 and args[1].data_type != args[2].data_type:
+        return _if_of_two_types(args)
     function = fn.FUNCTIONS.get(name)
     impl: fn.Impl
     if function is None:
@@ -173,6 +175,7 @@ def _builtin(name: str, arg_elements: Sequence[etree._Element], args: Sequence[E
         ):
             raise ModelError(f"Invalid PMML: wrong number of arguments to {name}.")
         impl, result = function.impl, function.result
+        args = [_numeric_argument(name, i, a, arg_elements[i]) for i, a in enumerate(args)]
     data_type = _result_type(result, args)
     optype = "continuous" if is_numeric(data_type) and data_type != "boolean" else "categorical"
     arg_fns = [a.fn for a in args]
@@ -182,6 +185,27 @@ def _builtin(name: str, arg_elements: Sequence[etree._Element], args: Sequence[E
         if data_type == "float":
             return cast_column("float", column)
         return column
+
+    return Expr(evaluate, data_type, optype)
+
+
+def _if_of_two_types(args: Sequence[Expr]) -> Expr:
+    """``if`` whose branches differ in type: both are converted to one result type (text if
+    either is text, else their common numeric type) before the rows are chosen."""
+    then, other = args[1], args[2]
+    types = (then.data_type, other.data_type)
+    if "string" in types:
+        data_type = "string"
+    elif all(temporal.is_temporal(t) for t in types):
+        data_type = then.data_type
+    else:
+        data_type = common_type(list(types))
+    condition = args[0].fn
+    then_fn, other_fn = _cast_fn(then, data_type), _cast_fn(other, data_type)
+    optype = "categorical" if data_type == "string" else "continuous"
+
+    def evaluate(ctx: Context) -> Column:
+        return fn.choose(condition(ctx), then_fn(ctx), other_fn(ctx), ctx.n)
 
     return Expr(evaluate, data_type, optype)
 
@@ -224,6 +248,28 @@ def _date_function(name: str, args: Sequence[Expr]) -> Expr:
 
 
 _DATE_COUNTS = tuple(sorted(t for t in temporal.COUNTING_TYPES if t.startswith("dateDays")))
+
+
+def _numeric_argument(name: str, index: int, arg: Expr, element: etree._Element) -> Expr:
+    """A text argument where ``name`` takes a number: a Constant must read as one (else the
+    document is refused); a field's value that does not read as a number fails its row."""
+    if arg.data_type != "string" or not fn.takes_number(name, index):
+        return arg
+    if element.tag == "Constant":
+        text = element.text or ""
+        if try_parse_scalar("double", text) is None:
+            raise ModelError(
+                f"Invalid PMML: argument {index + 1} of {name} is not a number: {text!r}."
+            )
+    source = arg.fn
+
+    def evaluate(ctx: Context) -> Column:
+        column = source(ctx)
+        numbers = cast_column("double", column)
+        ctx.refuse(np.isnan(numbers) & ~missing_mask(column))
+        return numbers
+
+    return Expr(evaluate, "double", "continuous")
 
 
 def _result_type(rule: str, args: Sequence[Expr]) -> str:

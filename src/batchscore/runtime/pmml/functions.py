@@ -156,9 +156,12 @@ def _membership(negate: bool) -> Impl:
 
 
 def _if(args: Sequence[Column], n: int) -> Column:
-    cond = np.asarray(args[0], dtype=np.float64)
-    then = args[1]
-    other = args[2] if len(args) > 2 else None
+    return choose(args[0], args[1], args[2] if len(args) > 2 else None, n)
+
+
+def choose(condition: Column, then: Column, other: Column | None, n: int) -> Column:
+    """``then`` where ``condition`` is true, ``other`` where it is false, else missing."""
+    cond = np.asarray(condition, dtype=np.float64)
     if then.dtype == object or (other is not None and other.dtype == object):
         out: Column = np.full(n, None, dtype=object)
     else:
@@ -177,6 +180,8 @@ def per_value(fn: Callable[..., object], result_is_str: bool = True) -> Impl:
 
     def impl(args: Sequence[Column], n: int) -> Column:
         column = args[0]
+        if any(len(a) and not _constant(a) for a in args[1:]):
+            return _per_row(fn, args, n, result_is_str)
         extra = [a[0] if len(a) else None for a in args[1:]]
         out: Column = np.full(n, None, dtype=object) if result_is_str else np.full(n, np.nan)
         missing = missing_mask(column)
@@ -194,6 +199,25 @@ def per_value(fn: Callable[..., object], result_is_str: bool = True) -> Impl:
         return out
 
     return impl
+
+
+def _constant(column: Column) -> bool:
+    first = column[0]
+    if column.dtype == object:
+        return bool(np.all(column == first))
+    return bool(np.all(column == first)) or bool(np.all(np.isnan(column)))
+
+
+def _per_row(fn: Callable[..., object], args: Sequence[Column], n: int, as_str: bool) -> Column:
+    """``fn`` of each row's values (arguments that vary by row); missing if any is missing."""
+    out: Column = np.full(n, None, dtype=object) if as_str else np.full(n, np.nan)
+    missing = np.zeros(n, dtype=bool)
+    for a in args:
+        missing |= missing_mask(a)
+    for i in np.flatnonzero(~missing):
+        first = args[0][i]
+        out[i] = fn(first if isinstance(first, str) else str(first), *(a[i] for a in args[1:]))
+    return out
 
 
 def _substring(value: str, start: float, length: float) -> str:
@@ -291,6 +315,25 @@ FUNCTIONS: dict[str, Function] = {
     "concat": Function(_concat, 1, None, "string"),
     "stringLength": Function(per_value(len, result_is_str=False), 1, 1, "integer"),
 }
+
+
+TEXT_FUNCTIONS = frozenset(
+    {"uppercase", "lowercase", "trimBlanks", "substring", "concat", "stringLength"}
+)
+"""Built-ins whose arguments are text (substring's start and length excepted)."""
+ANY_TYPE_FUNCTIONS = frozenset(
+    {"isMissing", "isNotMissing", "isValid", "isInvalid", "equal", "notEqual", "isIn", "isNotIn"}
+    | {"lessThan", "lessOrEqual", "greaterThan", "greaterOrEqual", "and", "or", "not"}
+)
+
+
+def takes_number(name: str, index: int) -> bool:
+    """Whether argument ``index`` of built-in ``name`` is a number."""
+    if name == "substring":
+        return index > 0
+    if name == "if":
+        return index == 0
+    return name not in TEXT_FUNCTIONS and name not in ANY_TYPE_FUNCTIONS
 
 
 def compile_regex_function(name: str, pattern: str) -> Impl:
