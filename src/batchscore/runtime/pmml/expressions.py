@@ -13,6 +13,7 @@ from batchscore.runtime.pmml import functions as fn
 from batchscore.runtime.pmml import temporal
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import (
+    Bool,
     Column,
     cast_column,
     cast_typed,
@@ -23,6 +24,7 @@ from batchscore.runtime.pmml.datatypes import (
     parse_scalar,
     try_parse_scalar,
 )
+from batchscore.runtime.pmml.text_index import compile_text_index
 from batchscore.runtime.pmml.transforms import (
     compile_discretize,
     compile_map_values,
@@ -32,9 +34,18 @@ from batchscore.runtime.pmml.transforms import (
 from batchscore.runtime.pmml.xml import attr, children, require_attr
 
 EXPRESSION_TAGS = frozenset(
-    {"Constant", "FieldRef", "Apply", "NormContinuous", "NormDiscrete", "Discretize", "MapValues"}
+    {
+        "Constant",
+        "FieldRef",
+        "Apply",
+        "NormContinuous",
+        "NormDiscrete",
+        "Discretize",
+        "MapValues",
+        "TextIndex",
+    }
 )
-UNSUPPORTED_EXPRESSIONS = frozenset({"TextIndex", "Aggregate", "Lag"})
+UNSUPPORTED_EXPRESSIONS = frozenset({"Aggregate", "Lag"})
 
 
 def common_type(types: Sequence[str]) -> str:
@@ -72,6 +83,10 @@ def compile_expression(element: etree._Element, scope: Scope, functions: Functio
         return compile_discretize(element, scope)
     if tag == "MapValues":
         return compile_map_values(element, scope)
+    if tag == "TextIndex":
+        return compile_text_index(
+            element, scope, lambda term: compile_expression(term, scope, functions)
+        )
     raise ModelError(f"Unsupported PMML element: {tag}.")
 
 
@@ -154,7 +169,7 @@ def _builtin(name: str, arg_elements: Sequence[etree._Element], args: Sequence[E
     if name == "if" and len(args) == 3 and args[1].data_type != args[2].data_type:
         return _if_of_two_types(args)
     function = fn.FUNCTIONS.get(name)
-    impl: fn.Impl
+    impl: fn.FailingImpl
     if function is None:
         if name not in ("replace", "matches", "formatNumber"):
             raise ModelError(f"Unsupported PMML function: {name}.")
@@ -165,7 +180,7 @@ def _builtin(name: str, arg_elements: Sequence[etree._Element], args: Sequence[E
             raise ModelError(f"Unsupported PMML feature: non-constant pattern in {name}.")
         pattern = pattern_el.text or ""
         if name == "formatNumber":
-            impl, result = fn.compile_format_number(pattern), "string"
+            impl, result = _never_failing(fn.compile_format_number(pattern)), "string"
         else:
             impl = fn.compile_regex_function(name, pattern)
             result = "boolean" if name == "matches" else "string"
@@ -174,14 +189,16 @@ def _builtin(name: str, arg_elements: Sequence[etree._Element], args: Sequence[E
             function.max_args is not None and len(args) > function.max_args
         ):
             raise ModelError(f"Invalid PMML: wrong number of arguments to {name}.")
-        impl, result = function.impl, function.result
+        impl, result = _never_failing(function.impl), function.result
         args = [_numeric_argument(name, i, a, arg_elements[i]) for i, a in enumerate(args)]
     data_type = _result_type(result, args)
     optype = "continuous" if is_numeric(data_type) and data_type != "boolean" else "categorical"
     arg_fns = [a.fn for a in args]
 
     def evaluate(ctx: Context) -> Column:
-        column = impl([f(ctx) for f in arg_fns], ctx.n)
+        column, failed = impl([f(ctx) for f in arg_fns], ctx.n)
+        if failed.any():
+            ctx.refuse(failed)
         if data_type == "float":
             return cast_column("float", column)
         return column
@@ -248,6 +265,13 @@ def _date_function(name: str, args: Sequence[Expr]) -> Expr:
 
 
 _DATE_COUNTS = tuple(sorted(t for t in temporal.COUNTING_TYPES if t.startswith("dateDays")))
+
+
+def _never_failing(impl: fn.Impl) -> fn.FailingImpl:
+    def run(args: Sequence[Column], n: int) -> tuple[Column, Bool]:
+        return impl(args, n), np.zeros(n, dtype=bool)
+
+    return run
 
 
 def _numeric_argument(name: str, index: int, arg: Expr, element: etree._Element) -> Expr:

@@ -6,16 +6,19 @@ String functions work per distinct value, never per row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from batchscore.errors import ModelError
-from batchscore.runtime.pmml.datatypes import F64, Column, cast_column, missing_mask
+from batchscore.runtime.pmml import regexes
+from batchscore.runtime.pmml.datatypes import F64, Bool, Column, cast_column, missing_mask
+from batchscore.runtime.pmml.regexes import PatternTimeout
 
 Impl = Callable[[Sequence[Column], int], Column]
+FailingImpl = Callable[[Sequence[Column], int], tuple[Column, "Bool"]]
+"""An implementation that also returns the rows it failed on."""
 
 
 @dataclass(frozen=True)
@@ -175,28 +178,44 @@ def choose(condition: Column, then: Column, other: Column | None, n: int) -> Col
 
 
 def per_value(fn: Callable[..., object], result_is_str: bool = True) -> Impl:
-    """Apply a scalar function to each distinct (present) value of the first argument; the
-    other arguments must be constant columns."""
+    """Apply a scalar function to each distinct (present) value of the first argument."""
+    failing = per_value_failing(fn, result_is_str)
 
     def impl(args: Sequence[Column], n: int) -> Column:
+        return failing(args, n)[0]
+
+    return impl
+
+
+def per_value_failing(fn: Callable[..., object], result_is_str: bool = True) -> FailingImpl:
+    """:func:`per_value` for functions that may fail on a value (a pattern out of time): the
+    rows of such values are missing and returned as failed."""
+
+    def impl(args: Sequence[Column], n: int) -> tuple[Column, Bool]:
         column = args[0]
+        failed = np.zeros(n, dtype=bool)
         if any(len(a) and not _constant(a) for a in args[1:]):
-            return _per_row(fn, args, n, result_is_str)
+            return _per_row(fn, args, n, result_is_str, failed), failed
         extra = [a[0] if len(a) else None for a in args[1:]]
         out: Column = np.full(n, None, dtype=object) if result_is_str else np.full(n, np.nan)
         missing = missing_mask(column)
         if any(e is None or (isinstance(e, float) and np.isnan(e)) for e in extra):
-            return out
+            return out, failed
         present = np.flatnonzero(~missing)
         if present.size == 0:
-            return out
+            return out, failed
         values, inverse = np.unique(column[present].astype(str), return_inverse=True)
-        mapped = np.array([fn(v, *extra) for v in values], dtype=object)
+        mapped = np.full(values.shape[0], None, dtype=object)
+        for k, value in enumerate(values):
+            try:
+                mapped[k] = fn(value, *extra)
+            except PatternTimeout:
+                failed[present[inverse == k]] = True
         result = mapped[inverse]
         if not result_is_str:
-            result = result.astype(np.float64)
+            result = np.where(missing_mask(result), np.nan, result).astype(np.float64)
         out[present] = result
-        return out
+        return out, failed
 
     return impl
 
@@ -208,7 +227,9 @@ def _constant(column: Column) -> bool:
     return bool(np.all(column == first)) or bool(np.all(np.isnan(column)))
 
 
-def _per_row(fn: Callable[..., object], args: Sequence[Column], n: int, as_str: bool) -> Column:
+def _per_row(
+    fn: Callable[..., object], args: Sequence[Column], n: int, as_str: bool, failed: Bool
+) -> Column:
     """``fn`` of each row's values (arguments that vary by row); missing if any is missing."""
     out: Column = np.full(n, None, dtype=object) if as_str else np.full(n, np.nan)
     missing = np.zeros(n, dtype=bool)
@@ -216,7 +237,10 @@ def _per_row(fn: Callable[..., object], args: Sequence[Column], n: int, as_str: 
         missing |= missing_mask(a)
     for i in np.flatnonzero(~missing):
         first = args[0][i]
-        out[i] = fn(first if isinstance(first, str) else str(first), *(a[i] for a in args[1:]))
+        try:
+            out[i] = fn(first if isinstance(first, str) else str(first), *(a[i] for a in args[1:]))
+        except PatternTimeout:
+            failed[i] = True
     return out
 
 
@@ -240,13 +264,6 @@ def _concat(args: Sequence[Column], n: int) -> Column:
 
 def _format_numbers(column: Column) -> Column:
     return cast_column("string", column)
-
-
-def _java_regex(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ModelError(f"Invalid PMML: unsupported regular expression {pattern!r}.") from exc
 
 
 def _format_number(value: str, pattern: str) -> str:
@@ -336,13 +353,17 @@ def takes_number(name: str, index: int) -> bool:
     return name not in TEXT_FUNCTIONS and name not in ANY_TYPE_FUNCTIONS
 
 
-def compile_regex_function(name: str, pattern: str) -> Impl:
-    """``replace`` and ``matches`` need their (constant) pattern compiled at load time."""
-    regex = _java_regex(pattern)
+def compile_regex_function(name: str, pattern: str) -> FailingImpl:
+    """``replace`` and ``matches`` need their (constant) pattern compiled at load time; a value
+    the pattern runs out of time on fails its row."""
+    compiled = regexes.compile_pattern(pattern)
     if name == "matches":
-        return per_value(lambda v, _p: 1.0 if regex.search(v) else 0.0, result_is_str=False)
-    java_group = re.compile(r"\$(\d)")
-    return per_value(lambda v, _p, r: regex.sub(java_group.sub(r"\\\1", str(r)), v))
+        return per_value_failing(
+            lambda v, _p: 1.0 if regexes.search(compiled, v) else 0.0, result_is_str=False
+        )
+    return per_value_failing(
+        lambda v, _p, r: regexes.substitute(compiled, regexes.java_replacement(str(r)), v)
+    )
 
 
 def compile_format_number(pattern: str) -> Impl:
