@@ -38,11 +38,17 @@ def normal_cdf(x: F64) -> F64:
     return 0.5 * (1.0 + _erf(x / _SQRT2))
 
 
+E_FLOAT = 2.7182817
+"""The base of JPMML's float exp: JPMML-Evaluator 1.7.7's ``FloatValue.exp(float)`` loads the
+double constant ``2.7182817d`` (not ``2.7182817f``, 2.7182817459106445), read from its bytecode."""
+
+
 def float_exp(x: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
-    """JPMML's float ``exp``: ``(float) Math.pow(2.7182817d, x)`` (float32 result)."""
+    """JPMML's float ``exp``: ``(float) Math.pow(2.7182817d, (double) x)`` for a float32 ``x``."""
     with np.errstate(over="ignore"):
         # float64 power on purpose: numpy would otherwise compute float32 ** float32.
-        return np.power(np.float64(2.7182817), np.asarray(x, dtype=np.float64)).astype(np.float32)
+        exponent = np.asarray(x, dtype=np.float32).astype(np.float64)
+        return np.power(np.float64(E_FLOAT), exponent).astype(np.float32)
 
 
 def binary_link_float32(method: str, x: F64) -> F64:
@@ -84,6 +90,15 @@ def binary_link(method: str, x: F64) -> F64:
         if method == "none":
             return np.clip(x, 0.0, 1.0)
     raise ModelError(f"Unsupported PMML feature: normalizationMethod={method}.")
+
+
+def regression_link_float32(method: str, x: F64) -> F64:
+    """:func:`regression_link` in float32 arithmetic (x-mathContext="float"), as JPMML."""
+    if method == "none":
+        return x.astype(np.float32).astype(np.float64)
+    if method == "exp":
+        return float_exp(x).astype(np.float64)
+    return binary_link_float32("logit" if method == "softmax" else method, x)
 
 
 def regression_link(method: str, x: F64) -> F64:

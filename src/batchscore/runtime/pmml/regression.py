@@ -17,6 +17,7 @@ from batchscore.runtime.pmml.normalize import (
     binary_link_float32,
     normalize_multinomial,
     regression_link,
+    regression_link_float32,
 )
 from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan
 from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs
@@ -133,9 +134,11 @@ class RegressionPlan(ModelPlan):
     def _evaluate(self, ctx: Context) -> ModelResult:
         f32 = self.float_math
         if self.function == "regression":
-            value = regression_link(self.normalization, self.tables[0].evaluate(ctx, f32))
+            raw = self.tables[0].evaluate(ctx, f32)
             if f32:
-                value = value.astype(np.float32).astype(np.float64)
+                value = regression_link_float32(self.normalization, raw)
+            else:
+                value = regression_link(self.normalization, raw)
             return ModelResult(self.target.apply(value, f32))
         raw = np.column_stack([t.evaluate(ctx, f32) for t in self.tables])
         probs = self._probabilities(raw)

@@ -373,8 +373,10 @@ class TreePlan(ModelPlan):
         rows = result_rows(leaves, self.n_results)
         ids = self.tables.entity_ids[rows]
         if self.function != "classification":
-            value = self.target.apply(self.tables.values[rows], self.float_math)
-            return ModelResult(value, entity_ids=ids)
+            value = self.tables.values[rows]
+            if self.float_math:  # a node's score is a float32 under x-mathContext="float"
+                value = value.astype(np.float32).astype(np.float64)
+            return ModelResult(self.target.apply(value, self.float_math), entity_ids=ids)
         value = self.tables.labels[rows]
         probs = self.tables.probs[rows]
         confidence = self.tables.confidences[rows]
