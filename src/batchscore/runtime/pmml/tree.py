@@ -31,6 +31,11 @@ from batchscore.runtime.pmml.predicates import (
 from batchscore.runtime.pmml.result import ModelResult
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
 from batchscore.runtime.pmml.tree_aggregation import TreeAggregation, compile_aggregation
+from batchscore.runtime.pmml.tree_regression import (
+    NodeRegression,
+    apply_node_regressions,
+    node_regression,
+)
 from batchscore.runtime.pmml.xml import attr, children, float_attr, require_child
 
 AGGREGATING = frozenset({"aggregateNodes", "weightedConfidence"})
@@ -53,6 +58,8 @@ class NodeResult:
     entity_id: str
     confidences: dict[str, float] = field(default_factory=dict)
     """ScoreDistribution@confidence by label (empty when the node declares none)."""
+    regression: NodeRegression | None = None
+    """The node's embedded Regression, which predicts instead of its score."""
 
 
 class FeatureRegistry:
@@ -131,7 +138,9 @@ class _Builder:
     def result_state(self, node: etree._Element) -> int:
         key = id(node)
         if key not in self._result_states:
-            self.results.append(_node_result(node, self._ids[key]))
+            result = _node_result(node, self._ids[key])
+            result.regression = node_regression(node, self.scope)
+            self.results.append(result)
             self._result_states[key] = self._new(len(self.results) - 1)
         return self._result_states[key]
 
@@ -285,10 +294,6 @@ def compile_tree(
     roots = children(element, "Node")
     if len(roots) != 1:
         raise ModelError("Invalid PMML: TreeModel needs exactly one root Node.")
-    for node in roots[0].iter("Node"):
-        for inner in node:
-            if inner.tag in ("Regression", "DecisionTree"):
-                raise ModelError(f"Unsupported PMML element: {inner.tag}.")
     builder = _Builder(registry, results, scope, strategy, no_true)
     return builder.build(roots[0])
 
@@ -366,6 +371,8 @@ class TreePlan(ModelPlan):
         """The tree's states when defaultChild hops cost missingValuePenalty in confidence."""
         self.penalty = 1.0
         self.aggregation: TreeAggregation | None = None
+        self.regressions: dict[int, NodeRegression] = {}
+        """Embedded Regressions by result index (LightGBM linear trees)."""
 
     def _evaluate(self, ctx: Context) -> ModelResult:
         features = self.registry.matrix(ctx)
@@ -376,6 +383,7 @@ class TreePlan(ModelPlan):
             value = self.tables.values[rows]
             if self.float_math:  # a node's score is a float32 under x-mathContext="float"
                 value = value.astype(np.float32).astype(np.float64)
+            value = apply_node_regressions(ctx, value, rows, self.regressions, self.float_math)
             return ModelResult(self.target.apply(value, self.float_math), entity_ids=ids)
         value = self.tables.labels[rows]
         probs = self.tables.probs[rows]
@@ -449,7 +457,10 @@ def compile_tree_model(
     )
     init_plan(plan, header, labels)
     if not classify:
+        plan.regressions = {i: r.regression for i, r in enumerate(results) if r.regression}
         return plan
+    if any(r.regression is not None for r in results):
+        raise ModelError("Unsupported PMML feature: a Regression in a classification tree.")
     plan.aggregation = aggregation.bind(labels) if aggregation is not None else None
     plan.penalty = float_attr(element, "missingValuePenalty", 1.0)
     surrogates = any(

@@ -103,6 +103,8 @@ def plain_tree_forest(segments: list[etree._Element], function: str) -> bool:
             return False
         if attr(model, "missingValueStrategy") in AGGREGATING:
             return False
+        if any(True for _ in model.iter("Regression", "DecisionTree")):
+            return False  # embedded models in nodes are evaluated per tree
     return True
 
 
