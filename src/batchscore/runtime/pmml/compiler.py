@@ -89,10 +89,12 @@ def compile_model(
     mining_fields = tuple(parse_mining_schema(element))
     scope = Scope(parent)
     target_name: str | None = None
+    target_names: list[str] = []
     for mining_field in mining_fields:
         name = mining_field.name
         if mining_field.usage in ("target", "predicted"):
             target_name = target_name or name
+            target_names.append(name)
             continue
         if top_level and name not in env.data_fields:
             raise ModelError(f"Invalid PMML: field {name!r} is not declared in the DataDictionary.")
@@ -104,6 +106,11 @@ def compile_model(
             scope.define(name, upstream)
         else:
             scope.define(name, nested_expr(upstream, data_field, mining_field))
+    if len(target_names) > 1 and not _predicts_several(element):
+        raise ModelError(
+            f"Unsupported PMML feature: a {tag} with {len(target_names)} target fields "
+            f"({', '.join(target_names)}); only an x-multiModelChain MiningModel predicts several."
+        )
     target = env.data_fields.get(target_name) if target_name is not None else None
     if target_name is not None and target is None and top_level:
         raise ModelError(
@@ -120,6 +127,7 @@ def compile_model(
         target=target,
         mining_fields=mining_fields,
         float_math=attr(element, "x-mathContext") == "float",
+        target_names=tuple(target_names),
     )
     plan = compiler(element, scope, env, header)
     plan.float_math = header.float_math
@@ -127,6 +135,13 @@ def compile_model(
     compile_outputs(element, plan, Scope(scope), env)
     scope.compile_pending()
     return plan
+
+
+def _predicts_several(element: etree._Element) -> bool:
+    segmentation = child(element, "Segmentation") if element.tag == "MiningModel" else None
+    return segmentation is not None and (
+        segmentation.get("multipleModelMethod") == "x-multiModelChain"
+    )
 
 
 def _derived(env: Environment) -> Callable[[etree._Element, Scope], Expr]:

@@ -55,6 +55,12 @@ class PmmlModel:
             out[plan.target_name] = to_public(
                 plan.target_type, cast_column(plan.target_type, result.value)
             )
+        for more in plan.more_targets:
+            if more.target_name is not None:
+                value = more.evaluate(ctx).value
+                out[more.target_name] = to_public(
+                    more.target_type, cast_column(more.target_type, value)
+                )
         for column in plan.outputs:
             out[column.name] = to_public(column.expr.data_type, column.expr(ctx))
         if ctx.invalid.any():
@@ -109,8 +115,16 @@ def _compile_document(root: etree._Element) -> PmmlModel:
         if m.usage == "active"
     ]
     outputs: list[FieldInfo] = []
-    if plan.target_name is not None:
-        outputs.append(FieldInfo(plan.target_name, plan.target_type, plan.target_optype, "target"))
+    for target_plan in (plan, *plan.more_targets):
+        if target_plan.target_name is not None:
+            outputs.append(
+                FieldInfo(
+                    target_plan.target_name,
+                    target_plan.target_type,
+                    target_plan.target_optype,
+                    "target",
+                )
+            )
     seen = {o.name for o in outputs}
     for column in plan.outputs:
         if column.name in seen:

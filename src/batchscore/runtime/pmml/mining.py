@@ -26,13 +26,14 @@ from batchscore.runtime.pmml.aggregate import (
 from batchscore.runtime.pmml.compiler import compile_model, find_model, init_plan
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import Bool, Column, missing_column
+from batchscore.runtime.pmml.multi_target import MULTI_CHAIN, compile_multi_chain
 from batchscore.runtime.pmml.plan import Environment, ModelHeader, ModelPlan, OutputColumn
 from batchscore.runtime.pmml.predicates import (
     PREDICATE_TAGS,
     Predicate,
     compile_predicate,
 )
-from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs
+from batchscore.runtime.pmml.result import ModelResult, predicted_from_probs, restrict_result
 from batchscore.runtime.pmml.targets import TargetSpec, parse_target
 from batchscore.runtime.pmml.tree_forest import compile_forest, plain_tree_forest
 from batchscore.runtime.pmml.xml import (
@@ -45,7 +46,17 @@ from batchscore.runtime.pmml.xml import (
 )
 
 SELECTING = frozenset({"selectFirst", "modelChain", "selectAll"})
-METHODS = REGRESSION_METHODS | CLASSIFICATION_METHODS | SELECTING
+CHAINING = frozenset({"modelChain", MULTI_CHAIN})
+"""Methods whose later segments read the Output fields of earlier ones."""
+VOTING = frozenset({"majorityVote", "weightedMajorityVote"})
+METHODS = REGRESSION_METHODS | CLASSIFICATION_METHODS | SELECTING | {MULTI_CHAIN}
+METHODS_BY_FUNCTION = {
+    "regression": REGRESSION_METHODS | SELECTING | {MULTI_CHAIN},
+    "classification": CLASSIFICATION_METHODS | SELECTING | {MULTI_CHAIN},
+    "clustering": VOTING | SELECTING,
+    "mixed": SELECTING | {MULTI_CHAIN},
+}
+"""The methods PMML 4.4 (and JPMML, for x-multiModelChain) defines for each function."""
 PREDICTION_TREATMENTS = frozenset({"returnMissing", "skipSegment", "continue"})
 
 
@@ -179,34 +190,6 @@ def missing_result(plan: ModelPlan, n: int) -> ModelResult:
     return ModelResult(missing_column(plan.target_type, n), plan.labels)
 
 
-def restrict_result(result: ModelResult, rows: Bool | None) -> ModelResult:
-    """``result`` with every value outside ``rows`` missing (None: every row kept)."""
-    if rows is None or bool(rows.all()):
-        return result
-    off = ~rows
-
-    def maybe(column: Column | None) -> Column | None:
-        return None if column is None else _blank(column, off)
-
-    return dataclasses.replace(
-        result,
-        value=_blank(result.value, off),
-        probs=maybe(result.probs),
-        entity_ids=maybe(result.entity_ids),
-        affinities=maybe(result.affinities),
-        entity_ranking=maybe(result.entity_ranking),
-        affinity_ranking=maybe(result.affinity_ranking),
-        extra={key: _blank(column, off) for key, column in result.extra.items()},
-        segments={key: restrict_result(r, rows) for key, r in result.segments.items()},
-    )
-
-
-def _blank(column: Column, off: Bool) -> Column:
-    out = column.copy()
-    out[off] = None if out.dtype == object else np.nan
-    return out
-
-
 def _merge(
     chosen: list[tuple[Bool | None, ModelResult]], n: int, function: str, labels: tuple[str, ...]
 ) -> ModelResult:
@@ -245,19 +228,22 @@ def compile_mining(
         raise ModelError(f"Unsupported PMML feature: missingPredictionTreatment={treatment}.")
     skip = treatment != "returnMissing"
     function = header.function
-    if function == "regression" and method not in REGRESSION_METHODS | SELECTING:
-        raise ModelError(f"Invalid PMML: multipleModelMethod={method} for regression.")
-    if function == "classification" and method not in CLASSIFICATION_METHODS | SELECTING:
-        raise ModelError(f"Invalid PMML: multipleModelMethod={method} for classification.")
-    if function not in ("regression", "classification") and method != "selectAll":
+    allowed = METHODS_BY_FUNCTION.get(function)
+    if allowed is None and method != "selectAll":
         raise ModelError(f"Unsupported PMML feature: MiningModel@functionName={function}.")
+    if allowed is not None and method not in allowed:
+        raise ModelError(f"Invalid PMML: multipleModelMethod={method} for {function}.")
     segments = _segments(segmentation)
     target = parse_target(element, header.target_name)
     known = header.target.labels if header.target is not None else ()
     wanted = _segment_outputs(element)
     if method == "selectAll":
         _refuse_combined_outputs(element)
-    elif method not in SELECTING and not wanted and plain_tree_forest(segments, function):
+    elif (
+        method in REGRESSION_METHODS | CLASSIFICATION_METHODS
+        and not wanted
+        and (plain_tree_forest(segments, function))
+    ):
         return compile_forest(segments, scope, header, method, skip, target, known)
     compiled: list[Segment] = []
     chain = Scope(scope)
@@ -272,11 +258,19 @@ def compile_mining(
             plan,
         )
         compiled.append(segment)
-        if method == "modelChain":
+        if method in CHAINING:
             for column in plan.outputs:
                 chain.define(column.name, _masked(column.expr, predicate))
+    if method == MULTI_CHAIN:
+        return compile_multi_chain(
+            header,
+            [
+                (s.plan, s.predicate, [_masked_column(c, s.predicate) for c in s.plan.outputs])
+                for s in compiled
+            ],
+        )
     labels = known
-    if function == "classification" and not labels:
+    if function in ("classification", "clustering") and not labels:
         seen: list[str] = []
         for segment in compiled:
             seen += [x for x in segment.plan.labels if x not in seen]
@@ -291,7 +285,22 @@ def compile_mining(
     plan.expose_segments = wanted
     if method == "selectAll":
         plan.target_name = None
+    elif function == "mixed":
+        _take_target_facts(plan, compiled[-1 if method == "modelChain" else 0].plan)
     return plan
+
+
+def _take_target_facts(plan: ModelPlan, decider: ModelPlan) -> None:
+    """A ``mixed`` MiningModel predicts what its deciding segment predicts."""
+    plan.function = decider.function
+    plan.target_type = decider.target_type
+    plan.target_optype = decider.target_optype
+    plan.labels = decider.labels
+    plan.display_values = decider.display_values | plan.display_values
+
+
+def _masked_column(column: OutputColumn, predicate: Predicate | None) -> OutputColumn:
+    return OutputColumn(column.name, _masked(column.expr, predicate))
 
 
 def _output_fields(element: etree._Element) -> list[etree._Element]:

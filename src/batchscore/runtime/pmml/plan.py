@@ -24,6 +24,8 @@ class ModelHeader:
     target: DataField | None
     mining_fields: tuple[MiningField, ...]
     float_math: bool
+    target_names: tuple[str, ...] = ()
+    """Every target field of the MiningSchema (several only for an x-multiModelChain)."""
 
 
 ModelCompiler = Callable[[etree._Element, Scope, "Environment", ModelHeader], "ModelPlan"]
@@ -69,6 +71,8 @@ class ModelPlan(ABC):
         (``ruleValue`` as ``ruleValue/<ruleFeature>``); others are refused at load time."""
         self.display_values: dict[str, str] = {}
         """predictedDisplayValue by predicted value (TargetValue@displayValue, Cluster@name)."""
+        self.more_targets: list[ModelPlan] = []
+        """Plans of further target fields, scored after this plan's own (x-multiModelChain)."""
         self.segment_plans: dict[str, ModelPlan] = {}
         """A MiningModel's segment plans by Segment@id, for OutputField@segmentId; their
         results come in ``ModelResult.segments``."""

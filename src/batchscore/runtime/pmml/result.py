@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from batchscore.runtime.pmml.datatypes import F64, Column
+from batchscore.runtime.pmml.datatypes import F64, Bool, Column
 
 
 @dataclass
@@ -52,4 +53,32 @@ def predicted_from_probs(labels: tuple[str, ...], probs: F64) -> Column:
     present = ~np.isnan(probs).any(axis=1)
     best = np.argmax(np.where(np.isnan(probs), -np.inf, probs), axis=1)
     out[present] = np.array(labels, dtype=object)[best[present]]
+    return out
+
+
+def restrict_result(result: ModelResult, rows: Bool | None) -> ModelResult:
+    """``result`` with every value outside ``rows`` missing (None: every row kept)."""
+    if rows is None or bool(rows.all()):
+        return result
+    off = ~rows
+
+    def maybe(column: Column | None) -> Column | None:
+        return None if column is None else _blank(column, off)
+
+    return dataclasses.replace(
+        result,
+        value=_blank(result.value, off),
+        probs=maybe(result.probs),
+        entity_ids=maybe(result.entity_ids),
+        affinities=maybe(result.affinities),
+        entity_ranking=maybe(result.entity_ranking),
+        affinity_ranking=maybe(result.affinity_ranking),
+        extra={key: _blank(column, off) for key, column in result.extra.items()},
+        segments={key: restrict_result(r, rows) for key, r in result.segments.items()},
+    )
+
+
+def _blank(column: Column, off: Bool) -> Column:
+    out = column.copy()
+    out[off] = None if out.dtype == object else np.nan
     return out
