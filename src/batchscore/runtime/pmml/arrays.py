@@ -9,6 +9,7 @@ from lxml import etree
 
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml.datatypes import F64
+from batchscore.runtime.pmml.limits import check_cells, size_attr
 from batchscore.runtime.pmml.predicates import parse_array
 from batchscore.runtime.pmml.xml import attr, child, require_child
 
@@ -38,12 +39,13 @@ def real_array(element: etree._Element, size: int | None = None) -> F64:
                 f"Invalid PMML: {element.tag} has {values.shape[0]} values, not {size}."
             )
         return values
-    n_text = attr(array, "n")
-    n = int(n_text) if n_text is not None else size
+    stated = size_attr(attr(array, "n"), f"{array.tag}@n")
+    n = stated if stated is not None else size
     if n is None:
         raise ModelError(f"Invalid PMML: {array.tag} has no n attribute.")
     if size is not None and n != size:
         raise ModelError(f"Invalid PMML: {element.tag} has {n} values, not {size}.")
+    check_cells(n, array.tag)
     indices_el = child(array, "Indices")
     entries_el = child(array, "REAL-Entries")
     if entries_el is None:

@@ -78,6 +78,10 @@ class PmmlEngine:
             return _compile_document(root)
         except RecursionError as exc:
             raise ModelError("Invalid PMML: the document is nested too deeply.") from exc
+        except MemoryError as exc:
+            raise ModelError(
+                "Invalid PMML: the document needs more memory than a model may use."
+            ) from exc
         except ModelError:
             raise
         except (ValueError, TypeError, KeyError, IndexError) as exc:

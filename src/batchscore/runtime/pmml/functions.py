@@ -6,6 +6,7 @@ String functions work per distinct value, never per row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ import numpy as np
 from batchscore.errors import ModelError
 from batchscore.runtime.pmml import regexes
 from batchscore.runtime.pmml.datatypes import F64, Bool, Column, cast_column, missing_mask
+from batchscore.runtime.pmml.limits import MAX_FORMAT_WIDTH
 from batchscore.runtime.pmml.regexes import PatternTimeout
 
 Impl = Callable[[Sequence[Column], int], Column]
@@ -366,6 +368,16 @@ def compile_regex_function(name: str, pattern: str) -> FailingImpl:
     )
 
 
+_FORMAT_SIZES = re.compile(r"%[-+ 0#]*(\d*)(?:\.(\d+))?")
+
+
 def compile_format_number(pattern: str) -> Impl:
+    for width, precision in _FORMAT_SIZES.findall(pattern):
+        for size in (width, precision):
+            if size and int(size) > MAX_FORMAT_WIDTH:
+                raise ModelError(
+                    f"Invalid PMML: formatNumber pattern {pattern[:40]!r} asks for a field of "
+                    f"{size} characters (at most {MAX_FORMAT_WIDTH})."
+                )
     _format_number("0", pattern)  # validate at load time
     return per_value(lambda v, p: _format_number(v, str(p)))

@@ -26,6 +26,7 @@ from batchscore.runtime.pmml.datatypes import (
     try_parse_scalar,
 )
 from batchscore.runtime.pmml.expressions import numeric
+from batchscore.runtime.pmml.limits import check_cells, required_size, size_attr
 from batchscore.runtime.pmml.predicates import parse_array
 from batchscore.runtime.pmml.xml import (
     attr,
@@ -146,33 +147,57 @@ def parse_predictors(element: etree._Element, tag: str) -> dict[str, etree._Elem
     return {require_attr(p, "name"): p for p in children(predictor_list, "Predictor")}
 
 
-def parse_matrix(element: etree._Element) -> list[list[float]]:
-    """A Matrix element as dense rows (any, diagonal or symmetric; Arrays or MatCells)."""
+def parse_matrix(
+    element: etree._Element, rows: int, cols: int, what: str = "a Matrix"
+) -> list[list[float]]:
+    """The first ``rows`` x ``cols`` cells of a Matrix element (any, diagonal or symmetric;
+    Arrays or MatCells). Sizes the document states are checked against its own content and
+    :mod:`~batchscore.runtime.pmml.limits` before anything is allocated; a MatCell outside
+    ``rows`` x ``cols`` is refused, naming it."""
     kind = attr(element, "kind", "any")
+    check_cells(rows * cols, "Matrix")
+    for name in ("nbRows", "nbCols"):
+        stated = size_attr(attr(element, name), f"Matrix@{name}")
+        if stated is not None and stated < 0:
+            raise ModelError(f"Invalid PMML: Matrix@{name}={stated}.")
     arrays = [[float(v) for v in parse_array(a, "double")] for a in children(element, "Array")]
-    n_rows = int(attr(element, "nbRows") or 0) or len(arrays)
-    n_cols = int(attr(element, "nbCols") or 0) or max((len(a) for a in arrays), default=0)
     if kind == "diagonal" and arrays:
-        n_rows = n_cols = len(arrays[0])
-        return [[arrays[0][i] if i == j else 0.0 for j in range(n_cols)] for i in range(n_rows)]
+        values = arrays[0]
+        return [
+            [values[i] if i == j and i < len(values) else 0.0 for j in range(cols)]
+            for i in range(rows)
+        ]
     if kind == "symmetric" and arrays:
-        size = len(arrays)
-        return [[arrays[max(i, j)][min(i, j)] for j in range(size)] for i in range(size)]
+
+        def cell(i: int, j: int) -> float:
+            row, col = max(i, j), min(i, j)
+            if row >= len(arrays) or col >= len(arrays[row]):
+                raise ModelError(f"Invalid PMML: {what} is too small.")
+            return arrays[row][col]
+
+        return [[cell(i, j) for j in range(cols)] for i in range(rows)]
     if arrays:
-        if any(len(a) != n_cols for a in arrays):
+        width = len(arrays[0])
+        if any(len(a) != width for a in arrays):
             raise ModelError("Invalid PMML: the rows of a Matrix differ in length.")
-        return arrays
-    cells = {
-        (int(require_attr(c, "row")), int(require_attr(c, "col"))): float((c.text or "").strip())
-        for c in children(element, "MatCell")
-    }
+        if len(arrays) < rows or width < cols:
+            raise ModelError(f"Invalid PMML: {what} is too small.")
+        return [a[:cols] for a in arrays[:rows]]
+    cells: dict[tuple[int, int], float] = {}
+    for c in children(element, "MatCell"):
+        row = required_size(c, "row")
+        col = required_size(c, "col")
+        if not (1 <= row <= rows and 1 <= col <= cols):
+            raise ModelError(
+                f"Invalid PMML: MatCell row={row} col={col} is outside the {rows} x {cols} "
+                "cells the Matrix may have."
+            )
+        cells[(row, col)] = float((c.text or "").strip())
     diagonal = float_attr(element, "diagDefault", math.nan)
     off = float_attr(element, "offDiagDefault", math.nan)
-    n_rows = n_rows or max((r for r, _ in cells), default=0)
-    n_cols = n_cols or max((c for _, c in cells), default=0)
     return [
-        [cells.get((i, j), diagonal if i == j else off) for j in range(1, n_cols + 1)]
-        for i in range(1, n_rows + 1)
+        [cells.get((i, j), diagonal if i == j else off) for j in range(1, cols + 1)]
+        for i in range(1, rows + 1)
     ]
 
 
@@ -188,11 +213,17 @@ def compile_factor(cell: etree._Element, predictor: etree._Element, expr: Expr) 
     name = require_attr(predictor, "name")
     if text not in texts:
         raise ModelError(f"Invalid PMML: PPCell value {text!r} is not a category of {name!r}.")
-    matrix = parse_matrix(matrix_el)
     column = texts.index(text)
-    if len(matrix) < len(texts) or any(len(row) <= column for row in matrix):
-        raise ModelError(f"Invalid PMML: the contrast Matrix of {name!r} is too small.")
-    contrast = np.array([row[column] for row in matrix[: len(texts)]])
+    try:
+        # A contrast matrix has a row per category; only this cell's column is read.
+        matrix = parse_matrix(matrix_el, len(texts), max(len(texts) - 1, column + 1))
+    except ModelError as exc:
+        if "too small" in str(exc):
+            raise ModelError(
+                f"Invalid PMML: the contrast Matrix of {name!r} is too small."
+            ) from exc
+        raise
+    contrast = np.array([row[column] for row in matrix])
     return Factor(expr, None, tuple(parse_category(expr, t) for t in texts), contrast)
 
 
