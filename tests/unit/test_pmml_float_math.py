@@ -52,3 +52,42 @@ def test_tree_scores_are_float32() -> None:
         float(np.float32(0.1)),
         float(np.float32(0.2)),
     ]
+
+
+MULTI = """<DataDictionary>
+    <DataField name="x" optype="continuous" dataType="float"/>
+    <DataField name="c" optype="categorical" dataType="string">
+      <Value value="a"/><Value value="b"/><Value value="c"/></DataField></DataDictionary>"""
+
+
+def multinomial(method: str, float_math: bool) -> list[float]:
+    context = 'x-mathContext="float"' if float_math else ""
+    tables = "".join(
+        f'<RegressionTable intercept="{b}" targetCategory="{k}"><NumericPredictor name="x" '
+        f'coefficient="{w}"/></RegressionTable>'
+        for k, b, w in [("a", 0.3, 1.1), ("b", -0.2, 0.7), ("c", 0.0, -0.4)]
+    )
+    body = f"""<RegressionModel functionName="classification" normalizationMethod="{method}"
+        {context}><MiningSchema><MiningField name="c" usageType="target"/>
+        <MiningField name="x"/></MiningSchema>
+        <Output><OutputField name="pa" feature="probability" value="a"/></Output>
+        {tables}</RegressionModel>"""
+    model = load_document(MULTI, body)
+    return [float(v) for v in model.score({"x": np.array([0.8])})["pa"]]
+
+
+def test_softmax_in_float_subtracts_the_maximum_and_sums_in_float32() -> None:
+    f = np.float32
+    raw = [f(f(f(1.1) * f(0.8)) + f(0.3)), f(f(f(0.7) * f(0.8)) + f(-0.2)), f(f(-0.4) * f(0.8))]
+    top = max(raw)
+    exps = [f(java_float_exp(float(f(r - top)))) for r in raw]
+    total = f(f(exps[0] + exps[1]) + exps[2])
+    assert multinomial("softmax", float_math=True) == [float(f(exps[0] / total))]
+
+
+def test_multinomial_logit_is_the_share_of_inverse_logits() -> None:
+    x = float(np.float32(0.8))  # a float field
+    raw = [x * 1.1 + 0.3, x * 0.7 - 0.2, x * -0.4]
+    inverse = [1.0 / (1.0 + math.exp(-r)) for r in raw]
+    got = multinomial("logit", float_math=False)[0]
+    assert abs(got - inverse[0] / sum(inverse)) < 1e-15

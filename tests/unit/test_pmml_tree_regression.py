@@ -31,6 +31,25 @@ def test_rows_in_a_node_with_a_regression_get_its_prediction() -> None:
     assert list(got) == [-1.5, 0.0, 7.0]
 
 
+def test_a_row_the_regression_cannot_predict_keeps_the_node_score() -> None:
+    dictionary = DICTIONARY.replace(
+        '<DataField name="y"',
+        '<DataField name="z" optype="continuous" dataType="double"/><DataField name="y"',
+    )
+    body = (
+        TREE.format(normalization="")
+        .replace(
+            '<NumericPredictor name="x" coefficient="2"/>',
+            '<NumericPredictor name="x" coefficient="2"/>'
+            '<NumericPredictor name="z" coefficient="1"/>',
+        )
+        .replace('<MiningField name="x"/>', '<MiningField name="x"/><MiningField name="z"/>')
+    )
+    model = load_document(dictionary, body)
+    got = model.score({"x": np.array([-1.0, -1.0]), "z": np.array([1.0, np.nan])})["y"]
+    assert list(got) == [-0.5, -1.0]
+
+
 def test_the_regression_normalization_applies() -> None:
     model = load_document(DICTIONARY, TREE.format(normalization='normalizationMethod="exp"'))
     got = model.score({"x": np.array([-1.0])})["y"]

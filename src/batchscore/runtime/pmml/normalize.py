@@ -112,15 +112,27 @@ def regression_link(method: str, x: F64) -> F64:
     return binary_link(method, x)
 
 
-def normalize_multinomial(method: str, raw: F64) -> F64:
-    """softmax / simplemax over the columns, or ``none`` (last = 1 - sum of the others)."""
+def normalize_multinomial(method: str, raw: F64, float_math: bool = False) -> F64:
+    """Class probabilities from one raw value per class, as JPMML computes them: ``softmax``
+    as ``exp(x - max)`` over their sum; ``logit`` as the inverse logit of each, then shares of
+    their sum; ``simplemax`` as shares of the sum; ``none`` leaves the values, the last one
+    being 1 minus the others. Under ``x-mathContext="float"`` every step is float32."""
     if method == "none":
         out = raw.copy()
         out[:, -1] = 1.0 - raw[:, :-1].sum(axis=1) if raw.shape[1] > 1 else out[:, -1]
         return out
-    with np.errstate(over="ignore", invalid="ignore"):
-        values = np.exp(raw) if method in ("softmax", "logit") else raw
+    dtype = np.float32 if float_math else np.float64
+    values: npt.NDArray[Any] = np.asarray(raw, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if method == "softmax":
+            shifted = values - values.max(axis=1, keepdims=True)
+            values = float_exp(shifted) if float_math else np.exp(shifted)
+        elif method == "logit":
+            if float_math:
+                values = np.float32(1.0) / (np.float32(1.0) + float_exp(-values))
+            else:
+                values = 1.0 / (1.0 + np.exp(-values))
         total = values[:, 0].copy()
         for j in range(1, values.shape[1]):
             total += values[:, j]
-        return values / total[:, None]
+        return np.asarray(values / total[:, None], dtype=np.float64)

@@ -163,7 +163,7 @@ class RegressionPlan(ModelPlan):
             first = binary_link(link, raw[:, 0])
             return np.column_stack([first, 1.0 - first])
         if method in ("none", "softmax", "simplemax") or (method == "logit" and not binary):
-            return normalize_multinomial(method, raw)
+            return normalize_multinomial(method, raw, self.float_math)
         raise ModelError(f"Invalid PMML: normalizationMethod={method} for this RegressionModel.")
 
 

@@ -1,6 +1,8 @@
 """Regression models embedded in tree nodes (PMML 4.4 TreeModel: a Node's EMBEDDED-MODEL), as
 LightGBM's linear trees are written: a row that ends in such a node is predicted by the node's
-Regression (its RegressionTable and normalizationMethod) instead of the node's score."""
+Regression (its RegressionTable and normalizationMethod) instead of the node's score. A row
+the Regression cannot predict (one of its predictors is missing) keeps the node's score, as
+JPMML (and LightGBM, whose linear leaves fall back to the constant output on NaN)."""
 
 from __future__ import annotations
 
@@ -63,5 +65,8 @@ def apply_node_regressions(
     for index, regression in regressions.items():
         rows = results == index
         if rows.any():
-            out[rows] = regression.evaluate(ctx, float_math)[rows]
+            predicted = regression.evaluate(ctx, float_math)
+            # A row the Regression cannot predict (a missing predictor) keeps the node's score.
+            rows &= ~np.isnan(predicted)
+            out[rows] = predicted[rows]
     return out
