@@ -79,10 +79,69 @@ def make(case: Case, out: Path) -> str | None:
     return None
 
 
+IDIOMS = {
+    "MapValues over InlineTable": ("MapValues",),
+    "TextIndex": ("TextIndex",),
+    "date/time functions": (
+        "Apply(dateDaysSinceYear)",
+        "Apply(dateSecondsSinceYear)",
+        "Apply(dateSecondsSinceMidnight)",
+    ),
+    "weightedSum": ("multipleModelMethod=weightedSum",),
+    "weightedMedian": ("multipleModelMethod=weightedMedian",),
+    "x-multiModelChain": ("multipleModelMethod=x-multiModelChain",),
+    "modelChain": ("multipleModelMethod=modelChain",),
+    "Regression in tree nodes": ("Regression",),
+    "x-mathContext=float": ("x-mathContext=float",),
+}
+
+
+def summarize(out: Path) -> None:
+    """Counts of the cases made: by converter, by top model element, by PMML idiom."""
+    from collections import Counter
+
+    converters: Counter[str] = Counter()
+    elements: Counter[str] = Counter()
+    idioms: Counter[str] = Counter()
+    agree = 0
+    cases = sorted(p for p in out.iterdir() if p.is_dir() and p.name[0] != ".")
+    for case in cases:
+        meta = json.loads((case / "meta.json").read_text())
+        converters[_converter_of(meta)] += 1
+        elements[meta["model_element"]] += 1
+        features = set(meta["pmml_features"])
+        for idiom, markers in IDIOMS.items():
+            if features & set(markers):
+                idioms[idiom] += 1
+        agree += meta["expected"].startswith("native")
+    print(f"{len(cases)} cases; native library agrees with JPMML (1e-9) on {agree}")
+    for title, counter in (("converter", converters), ("model", elements), ("idiom", idioms)):
+        print(f"by {title}:")
+        for key, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])):
+            if count:
+                print(f"  {count:4d}  {key}")
+
+
+def _converter_of(meta: dict[str, object]) -> str:
+    case = str(meta["case"])
+    if case.startswith("nyoka_"):
+        return "nyoka"
+    if case.startswith("statsmodels_"):
+        return "sklearn2pmml (statsmodels)"
+    if case.startswith(("s2p_xgb", "s2p_lgbm")):
+        return "sklearn2pmml (XGBoost, LightGBM)"
+    if case.startswith("s2p_tf_"):
+        return "sklearn2pmml (scikit-learn transformers)"
+    return "sklearn2pmml (scikit-learn estimators)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("patterns", nargs="*", help="make only cases whose name contains one")
     parser.add_argument("--list", action="store_true", help="list the cases and stop")
+    parser.add_argument(
+        "--summary", action="store_true", help="count the cases made by converter and idiom"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     transformers.register()
@@ -93,6 +152,9 @@ def main() -> None:
     if duplicates:
         raise SystemExit(f"duplicate case names: {sorted(duplicates)}")
     chosen = [c for c in CASES if not args.patterns or any(p in c.name for p in args.patterns)]
+    if args.summary:
+        summarize(args.out)
+        return
     if args.list:
         for c in chosen:
             print(f"{c.name:50} {c.converter:28} {c.task}")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,9 +94,41 @@ def convert(case: Case, estimator: Any, path: Path) -> None:
 
     if case.configure:
         estimator.configure(**case.configure)
-    with recorded_version(), warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+    with recorded_version(), warnings.catch_warnings(), java_output() as output:
         warnings.simplefilter("ignore")
-        sklearn2pmml(estimator, str(path))
+        try:
+            sklearn2pmml(estimator, str(path))
+        except Exception as exc:
+            raise RuntimeError(_java_reason(output.read_text(errors="replace"))) from exc
+
+
+@contextlib.contextmanager
+def java_output() -> Iterator[Path]:
+    """Send what the converter's Java process prints (file descriptors 1 and 2) to a file."""
+    with tempfile.NamedTemporaryFile("w+b", suffix=".log") as handle:
+        saved = [os.dup(1), os.dup(2)]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+        try:
+            yield Path(handle.name)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+def _java_reason(text: str) -> str:
+    """The exception line of a Java stack trace, else the last line printed."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if "Exception:" in line and not line.startswith("at "):
+            return line[:300]
+    return lines[-1][:300] if lines else "no reason printed"
 
 
 def _nyoka(case: Case, estimator: Any, path: Path) -> None:

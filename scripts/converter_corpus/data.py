@@ -43,10 +43,12 @@ TARGETS = {
     "count": "y_count",
     "positive": "y_pos",
     "binary01": "y_bin01",
+    "multicodes": "y_multi_code",
 }
 MULTI_TARGETS = {
     "multiregression": ("y_reg", "y_pos"),
     "multiclassification": ("y_bin", "y_multi"),
+    "multicodes2": ("y_bin01", "y_multi_code"),
 }
 
 
@@ -92,6 +94,7 @@ def make_rows(n: int, seed: int, missing: float = 0.0) -> Rows:
             "y_bin": np.where(noisy > np.median(noisy), "yes", "no"),
             "y_bin01": (noisy > np.median(noisy)).astype(np.int64),
             "y_multi": np.where(noisy < -0.5, "low", np.where(noisy < 1.5, "mid", "high")),
+            "y_multi_code": np.where(noisy < -0.5, 0, np.where(noisy < 1.5, 1, 2)),
             "y_count": rng.poisson(np.exp(0.3 + 0.3 * x[:, 0] - 0.2 * x[:, 1])),
             "y_pos": np.round(np.exp(0.5 + 0.2 * x[:, 0] + 0.1 * x[:, 1]) + 0.01, 6),
         }

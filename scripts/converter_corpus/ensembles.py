@@ -86,17 +86,23 @@ def _xgboost() -> None:
         lambda: xgb.XGBRegressor(objective="reg:gamma", **common),
         "XGBRegressor(objective='reg:gamma')",
     )
-    e("xgbc_bin", "binary", "num", lambda: xgb.XGBClassifier(**common), "XGBClassifier(6, depth 3)")
+    e(
+        "xgbc_bin",
+        "binary01",
+        "num",
+        lambda: xgb.XGBClassifier(**common),
+        "XGBClassifier(6, depth 3)",
+    )
     e(
         "xgbc_multi",
-        "multiclass",
+        "multicodes",
         "num",
         lambda: xgb.XGBClassifier(**common),
         "XGBClassifier(6, depth 3)",
     )
     e(
         "xgbc_bin_missing",
-        "binary",
+        "binary01",
         "num",
         lambda: xgb.XGBClassifier(**common),
         "XGBClassifier, NaN inputs",
@@ -105,7 +111,7 @@ def _xgboost() -> None:
     )
     e(
         "xgbc_multi_dart",
-        "multiclass",
+        "multicodes",
         "num",
         lambda: xgb.XGBClassifier(booster="dart", rate_drop=0.3, **common),
         "XGBClassifier(booster='dart')",
@@ -124,6 +130,59 @@ def _xgboost() -> None:
         lambda: xgb.XGBRegressor(booster="gblinear", n_estimators=20),
         "XGBRegressor(booster='gblinear')",
     )
+
+
+def _more_boosting() -> None:
+    import lightgbm as lgb
+    import xgboost as xgb
+
+    xgb_variants: dict[str, tuple[str, dict[str, Any], float]] = {
+        "xgbr_depth1": ("regression", {"max_depth": 1, "n_estimators": 10}, 0.0),
+        "xgbr_deep": ("regression", {"max_depth": 6, "n_estimators": 4}, 0.0),
+        "xgbr_l1": ("regression", {"objective": "reg:absoluteerror", "n_estimators": 6}, 0.0),
+        "xgbr_huber": ("regression", {"objective": "reg:pseudohubererror", "n_estimators": 6}, 0.0),
+        "xgbr_tweedie": ("positive", {"objective": "reg:tweedie", "n_estimators": 6}, 0.0),
+        "xgbr_logistic": ("binary01", {"objective": "reg:logistic", "n_estimators": 6}, 0.0),
+        "xgbr_base_score": ("regression", {"base_score": 2.5, "n_estimators": 6}, 0.0),
+        "xgbr_dart_missing": ("regression", {"booster": "dart", "rate_drop": 0.2}, 0.08),
+        "xgbc_multi_missing": ("multicodes", {"n_estimators": 5}, 0.08),
+        "xgbc_bin_logitraw": ("binary01", {"objective": "binary:logitraw", "n_estimators": 5}, 0.0),
+        "xgbc_bin_dart": ("binary01", {"booster": "dart", "rate_drop": 0.3}, 0.0),
+    }
+    for name, (task, params, missing) in xgb_variants.items():
+        merged = {"n_estimators": 6, "max_depth": 3, "random_state": 1, **params}
+        make = xgb.XGBClassifier if name.startswith("xgbc") else xgb.XGBRegressor
+        e(
+            name,
+            task,
+            "num",
+            lambda make=make, merged=merged: make(**merged),
+            f"{make.__name__}({params})",
+            missing=missing,
+            allow_missing=True,
+        )
+    lgb_variants: dict[str, tuple[str, dict[str, Any], float]] = {
+        "lgbmr_l1": ("regression", {"objective": "regression_l1"}, 0.0),
+        "lgbmr_huber": ("regression", {"objective": "huber"}, 0.0),
+        "lgbmr_gamma": ("positive", {"objective": "gamma"}, 0.0),
+        "lgbmr_tweedie": ("positive", {"objective": "tweedie"}, 0.0),
+        "lgbmr_dart": ("regression", {"boosting_type": "dart"}, 0.0),
+        "lgbmr_deep": ("regression", {"num_leaves": 31, "n_estimators": 3}, 0.0),
+        "lgbmc_multi_missing": ("multiclass", {}, 0.08),
+        "lgbmc_bin_dart": ("binary", {"boosting_type": "dart"}, 0.0),
+        "lgbmr_linear_tree_missing": ("regression", {"linear_tree": True}, 0.08),
+    }
+    for name, (task, params, missing) in lgb_variants.items():
+        merged = {"n_estimators": 6, "num_leaves": 8, "random_state": 1, "verbose": -1, **params}
+        make = lgb.LGBMClassifier if name.startswith("lgbmc") else lgb.LGBMRegressor
+        e(
+            name,
+            task,
+            "num",
+            lambda make=make, merged=merged: make(**merged),
+            f"{make.__name__}({params})",
+            missing=missing,
+        )
 
 
 def _lightgbm() -> None:
@@ -249,7 +308,7 @@ def _chains() -> None:
     )
     e(
         "classifier_chain",
-        "multiclassification",
+        "multicodes2",
         "num",
         lambda: multioutput.ClassifierChain(lm.LogisticRegression(max_iter=500), order=[0, 1]),
         "ClassifierChain(LogisticRegression)",
@@ -329,5 +388,6 @@ def _exp(x: Any) -> Any:
 
 def register() -> None:
     _xgboost()
+    _more_boosting()
     _lightgbm()
     _chains()

@@ -129,7 +129,9 @@ def _nyoka() -> None:
         "gnb_multi": ("multiclass", naive_bayes.GaussianNB, ("plain",)),
         "mlpr": (
             "regression",
-            lambda: neural_network.MLPRegressor((6,), max_iter=300, random_state=1),
+            lambda: neural_network.MLPRegressor(
+                hidden_layer_sizes=(6,), max_iter=300, random_state=1
+            ),
             ("standard",),
         ),
         "mlpc_bin": (
@@ -159,12 +161,12 @@ def _nyoka() -> None:
             ("plain",),
         ),
         "xgbc_bin": (
-            "binary",
+            "binary01",
             lambda: xgb.XGBClassifier(n_estimators=6, max_depth=3, random_state=1),
             ("plain",),
         ),
         "xgbc_multi": (
-            "multiclass",
+            "multicodes",
             lambda: xgb.XGBClassifier(n_estimators=6, max_depth=3, random_state=1),
             ("plain",),
         ),
@@ -194,6 +196,19 @@ def _nyoka() -> None:
         "SimpleImputer(mean), LinearRegression",
         missing=0.08,
     )
+    for name in ("dtr", "dtc_multi", "rfr", "logreg_bin", "logreg_multi", "gbr", "knnr", "svr"):
+        task, estimator, _ = models[name]
+        n(
+            f"{name}_imputed_scaled",
+            task,
+            lambda estimator=estimator: [
+                ("impute", SimpleImputer(strategy="median")),
+                ("scale", pp.StandardScaler()),
+                ("model", estimator()),
+            ],
+            f"SimpleImputer(median), StandardScaler, {name}",
+            missing=0.08,
+        )
 
 
 def s(name: str, task: str, build: Callable[[], Any], text: str) -> None:

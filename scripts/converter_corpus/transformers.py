@@ -182,7 +182,13 @@ def _encoders() -> None:
         "OneHotEncoder(handle_unknown='ignore')",
         ("linreg", "dtr"),
     )
-    t("ordinal", columns, with_cat(pp.OrdinalEncoder), "OrdinalEncoder()", ("linreg", "dtr"))
+    t(
+        "ordinal",
+        columns,
+        with_cat(pp.OrdinalEncoder),
+        "OrdinalEncoder()",
+        ("linreg", "dtr", "logreg"),
+    )
     t(
         "target_encoder",
         columns,
@@ -207,7 +213,7 @@ def _encoders() -> None:
             ),
         ),
         "PMMLLabelEncoder(mode), PMMLLabelBinarizer(site)",
-        ("linreg", "dtr"),
+        ("linreg", "dtr", "logreg"),
     )
     mapping = {site: i * i for i, site in enumerate(SITES)}
     t(
@@ -225,7 +231,7 @@ def _encoders() -> None:
             ),
         ),
         "LookupTransformer(site -> number)",
-        ("linreg", "dtr"),
+        ("linreg", "dtr", "logreg"),
     )
     pairs = {
         "mode": ["idle", "idle", "walk", "walk", "run", "run"],
@@ -247,7 +253,7 @@ def _encoders() -> None:
             ),
         ),
         "MultiLookupTransformer((mode, site) -> number)",
-        ("linreg",),
+        ("linreg", "dtr"),
     )
 
 
@@ -281,7 +287,7 @@ def _dates() -> None:
                 ),
             ),
             f"DateDomain(), DaysSinceYearTransformer(year={year})",
-            ("linreg", "dtr"),
+            ("linreg", "dtr", "logreg"),
         )
     for year in (1970, 2020):
         t(
@@ -316,7 +322,7 @@ def _dates() -> None:
             ),
         ),
         "DateTimeDomain(), SecondsSinceMidnightTransformer()",
-        ("linreg", "dtr"),
+        ("linreg", "dtr", "logreg"),
     )
     t(
         "duration_days",
@@ -467,7 +473,7 @@ def _expressions() -> None:
                 ("expr", ExpressionTransformer(text), list(NUMERIC)),
             ),
             f"ExpressionTransformer({text!r})",
-            ("linreg", "dtr"),
+            ("linreg", "dtr", "logreg"),
         )
     t(
         "expr_missing",
