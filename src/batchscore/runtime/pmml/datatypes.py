@@ -107,10 +107,12 @@ def cast_column(data_type: str, column: Column) -> Column:
     if is_numeric(data_type):
         if column.dtype == object:
             out = np.full(column.shape[0], np.nan)
-            for value in np.unique(column[~missing_mask(column)]):
-                parsed = try_parse_scalar(data_type, str(value))
-                if isinstance(parsed, float):
-                    out[column == value] = parsed
+            present = np.flatnonzero(~missing_mask(column))
+            if present.size:
+                texts, inverse = np.unique(column[present].astype(str), return_inverse=True)
+                parsed = [try_parse_scalar(data_type, str(text)) for text in texts]
+                numbers = np.array([v if isinstance(v, float) else np.nan for v in parsed])
+                out[present] = numbers[inverse]
             return out
         values = np.asarray(column, dtype=np.float64)
         if data_type == "float":
@@ -125,9 +127,11 @@ def cast_column(data_type: str, column: Column) -> Column:
     if column.dtype == object:
         return column
     out_obj = np.full(column.shape[0], None, dtype=object)
-    present = ~np.isnan(column)
-    for value in np.unique(column[present]):
-        out_obj[column == value] = format_scalar(float(value))
+    present = np.flatnonzero(~np.isnan(column))
+    if present.size:
+        values, inverse = np.unique(column[present], return_inverse=True)
+        texts = np.array([format_scalar(float(v)) for v in values], dtype=object)
+        out_obj[present] = texts[inverse]
     return out_obj
 
 
@@ -160,9 +164,13 @@ def cast_typed(source: str, data_type: str, column: Column) -> Column:
 def _temporal_text(data_type: str, column: Column) -> Column:
     out = np.full(column.shape[0], None, dtype=object)
     values = np.asarray(column, dtype=np.float64)
-    present = ~np.isnan(values)
-    for value in np.unique(values[present]):
-        out[values == value] = temporal.format_value(data_type, float(value))
+    present = np.flatnonzero(~np.isnan(values))
+    if present.size:
+        uniques, inverse = np.unique(values[present], return_inverse=True)
+        texts = np.array(
+            [temporal.format_value(data_type, float(v)) for v in uniques], dtype=object
+        )
+        out[present] = texts[inverse]
     return out
 
 
