@@ -18,6 +18,12 @@ what is missing when they start.
 * ``glm_poisson``: ``PoissonRegressor`` on a derived count. sklearn2pmml turns scikit-learn's
   GLMs into a ``RegressionModel``, so its ``GeneralRegressionModel`` (``generalizedLinear``,
   log link, Poisson distribution) is written here from the fitted coefficients.
+* ``xgb_dart``: ``XGBRegressor(booster="dart")``, 100 trees of depth 4, converted with
+  sklearn2pmml: a ``weightedSum`` segmentation under ``x-mathContext="float"``.
+* ``date_tree``: a ``day`` date column (:func:`derived_columns`) through ``DateDomain`` and
+  ``DaysSinceYearTransformer(2020)`` next to the seven measurements, into a
+  ``DecisionTreeRegressor(max_depth=8)``. Its scikit-learn pipeline reads a DataFrame of text
+  dates, which the array-based timer does not feed, so it has no scikit-learn time.
 
 sklearn2pmml 0.133 refuses pickles newer than scikit-learn 1.9.0, by the version a pickle
 records; when the installed scikit-learn is a newer 1.9.x bugfix release, the pickle handed to
@@ -294,6 +300,95 @@ def _glm(frame: np.ndarray, pmml: Path, pickle: Path) -> dict[str, Any]:
     }
 
 
+def derived_columns(frame: np.ndarray) -> dict[str, np.ndarray]:
+    """Bench columns derived from the measurement rows: ``day``, an ISO date per row."""
+    offsets = (np.arange(frame.shape[0]) * 7919) % 1500
+    days = np.datetime64("2020-01-01") + offsets.astype("timedelta64[D]")
+    return {"day": days.astype(str).astype(object)}
+
+
+def _smooth_target(x: np.ndarray, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    gyro = np.sqrt(x[:, 3] ** 2 + x[:, 4] ** 2 + x[:, 5] ** 2)
+    return 0.5 * gyro + 0.2 * x[:, 0] - 0.1 * (x[:, 6] - 38.0) + rng.normal(0.0, 0.1, len(x))
+
+
+def _xgb_dart(frame: np.ndarray, pmml: Path, pickle: Path) -> dict[str, Any]:
+    from sklearn2pmml import PMMLPipeline
+    from xgboost import XGBRegressor
+
+    x = _training_rows(frame, 5000, seed=51)
+    booster = XGBRegressor(
+        booster="dart", n_estimators=100, max_depth=4, rate_drop=0.1, random_state=52
+    )
+    pipeline = PMMLPipeline([("regressor", booster)])
+    pipeline.fit(_frame(x), _series(_smooth_target(x, seed=53), "load"))
+    _convert(pipeline, pmml, pickle)
+    return {
+        "sklearn_method": "predict",
+        "source": "sklearn2pmml from PMMLPipeline(XGBRegressor(booster='dart', "
+        "n_estimators=100, max_depth=4, rate_drop=0.1)) on 5,000 rows: weightedSum",
+    }
+
+
+def _date_tree(frame: np.ndarray, pmml: Path, pickle: Path) -> dict[str, Any]:
+    import pandas
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.tree import DecisionTreeRegressor
+    from sklearn2pmml import PMMLPipeline
+    from sklearn2pmml.decoration import ContinuousDomain, DateDomain
+    from sklearn2pmml.preprocessing import DaysSinceYearTransformer
+
+    _stateless_transformers_are_fitted()
+    rows = _training_rng_rows(frame, 5000, seed=61)
+    x = frame[rows]
+    data = _frame(x)
+    data["day"] = derived_columns(frame)["day"][rows]
+    days = (pandas.to_datetime(data["day"]) - pandas.Timestamp("2020-01-01")).dt.days
+    y = _smooth_target(x, seed=62) + 0.002 * days.to_numpy()
+    features = ColumnTransformer(
+        [
+            (
+                "day",
+                make_pipeline(
+                    DateDomain(invalid_value_treatment="as_is"),
+                    DaysSinceYearTransformer(year=2020),
+                ),
+                ["day"],
+            ),
+            ("measurements", ContinuousDomain(invalid_value_treatment="as_is"), list(COLUMNS)),
+        ]
+    )
+    pipeline = PMMLPipeline(
+        [("features", features), ("regressor", DecisionTreeRegressor(max_depth=8))]
+    )
+    pipeline.fit(data, _series(y, "load"))
+    _convert(pipeline, pmml, pickle)
+    return {
+        "sklearn_method": "",
+        "features": ["day", *COLUMNS],
+        "source": "sklearn2pmml from PMMLPipeline([DateDomain + DaysSinceYearTransformer(2020) "
+        "of day, ContinuousDomain of the 7 measurements], DecisionTreeRegressor(max_depth=8))",
+    }
+
+
+def _training_rng_rows(frame: np.ndarray, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.choice(frame.shape[0], n, replace=False)
+
+
+def _stateless_transformers_are_fitted() -> None:
+    """sklearn2pmml 0.133's duration transformers keep no state and do not say they are
+    fitted, which scikit-learn 1.9's Pipeline checks before ``transform``."""
+    from sklearn2pmml import preprocessing
+
+    for name in ("DurationTransformer", "SecondsSinceMidnightTransformer"):
+        cls = getattr(preprocessing, name)
+        if "__sklearn_is_fitted__" not in vars(cls):
+            cls.__sklearn_is_fitted__ = lambda self: True
+
+
 def _convert(pipeline: Any, pmml: Path, pickle: Path) -> None:
     import joblib
     from sklearn2pmml import sklearn2pmml
@@ -380,4 +475,6 @@ BUILDERS = {
     "svc_rbf": _svc,
     "knn_2000": _knn,
     "glm_poisson": _glm,
+    "xgb_dart": _xgb_dart,
+    "date_tree": _date_tree,
 }
