@@ -48,3 +48,17 @@ def test_replace_uses_java_group_references() -> None:
     )
     got = compiled.score({"s": np.array(["a-b c-d"], dtype=object)})
     assert list(got["o"]) == ["b+a d+c"]
+
+
+def test_a_hostile_pattern_costs_a_batch_a_bounded_time() -> None:
+    compiled = model(
+        '<Apply function="matches"><FieldRef field="s"/><Constant>^(a|aa)+$</Constant></Apply>',
+        "boolean",
+    )
+    hostile = np.array(["a" * (60 + i) + "b" for i in range(40)] + ["aa"], dtype=object)
+    start = time.perf_counter()
+    got = compiled.score({"s": hostile})
+    took = time.perf_counter() - start
+    assert got["o"][-1] is True
+    assert all(value is None for value in got["o"][:-1])
+    assert took < (regexes.TIMEOUTS_PER_BATCH + 4) * regexes.TIMEOUT_S * 4

@@ -16,7 +16,7 @@ from batchscore.errors import ModelError
 from batchscore.runtime.pmml import regexes
 from batchscore.runtime.pmml.datatypes import F64, Bool, Column, cast_column, missing_mask
 from batchscore.runtime.pmml.limits import MAX_FORMAT_WIDTH
-from batchscore.runtime.pmml.regexes import PatternTimeout
+from batchscore.runtime.pmml.regexes import PatternTimeout, TimeoutBudget
 
 Impl = Callable[[Sequence[Column], int], Column]
 FailingImpl = Callable[[Sequence[Column], int], tuple[Column, "Bool"]]
@@ -208,10 +208,13 @@ def per_value_failing(fn: Callable[..., object], result_is_str: bool = True) -> 
             return out, failed
         values, inverse = np.unique(column[present].astype(str), return_inverse=True)
         mapped = np.full(values.shape[0], None, dtype=object)
+        budget = TimeoutBudget()
         for k, value in enumerate(values):
             try:
+                budget.check()
                 mapped[k] = fn(value, *extra)
             except PatternTimeout:
+                budget.spent()
                 failed[present[inverse == k]] = True
         result = mapped[inverse]
         if not result_is_str:
@@ -237,11 +240,14 @@ def _per_row(
     missing = np.zeros(n, dtype=bool)
     for a in args:
         missing |= missing_mask(a)
+    budget = TimeoutBudget()
     for i in np.flatnonzero(~missing):
         first = args[0][i]
         try:
+            budget.check()
             out[i] = fn(first if isinstance(first, str) else str(first), *(a[i] for a in args[1:]))
         except PatternTimeout:
+            budget.spent()
             failed[i] = True
     return out
 

@@ -16,6 +16,9 @@ from batchscore.errors import ModelError
 
 TIMEOUT_S = 0.05
 """The time one pattern may spend on one value."""
+TIMEOUTS_PER_BATCH = 3
+"""After this many values of one batch ran out of time, a function's remaining values fail
+without being tried, so a hostile pattern costs a batch at most about 0.15 s per function."""
 Pattern = regex.Pattern[str]
 
 _JAVA_GROUP = re.compile(r"\$(\d)")
@@ -23,6 +26,21 @@ _JAVA_GROUP = re.compile(r"\$(\d)")
 
 class PatternTimeout(Exception):
     """A pattern ran out of time on a value."""
+
+
+class TimeoutBudget:
+    """Counts the values that ran out of time in one batch; once :data:`TIMEOUTS_PER_BATCH`
+    did, :meth:`check` fails every further value at once."""
+
+    def __init__(self) -> None:
+        self.timeouts = 0
+
+    def check(self) -> None:
+        if self.timeouts >= TIMEOUTS_PER_BATCH:
+            raise PatternTimeout
+
+    def spent(self) -> None:
+        self.timeouts += 1
 
 
 def compile_pattern(pattern: str, *, ignore_case: bool = False) -> Pattern:

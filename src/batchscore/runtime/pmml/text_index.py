@@ -25,7 +25,7 @@ from batchscore.errors import ModelError
 from batchscore.runtime.pmml import regexes
 from batchscore.runtime.pmml.context import Context, Expr, Scope
 from batchscore.runtime.pmml.datatypes import Column, cast_column, missing_mask
-from batchscore.runtime.pmml.regexes import Pattern, PatternTimeout
+from batchscore.runtime.pmml.regexes import Pattern, PatternTimeout, TimeoutBudget
 from batchscore.runtime.pmml.transforms import column_key, inline_table
 from batchscore.runtime.pmml.xml import attr, children, require_attr
 
@@ -229,12 +229,13 @@ def compile_text_index(
         failed = np.zeros(ctx.n, dtype=bool)
         tokens: dict[str, list[str] | None] = {}
         term_tokens: dict[str, list[str] | None] = {}
+        budget = TimeoutBudget()
         for i in present:
             text, wanted = str(texts[i]), str(terms[i])
             if text not in tokens:
-                tokens[text] = _or_none(spec.text_tokens, text)
+                tokens[text] = _or_none(spec.text_tokens, text, budget)
             if wanted not in term_tokens:
-                term_tokens[wanted] = _or_none(spec.tokens, wanted)
+                term_tokens[wanted] = _or_none(spec.tokens, wanted, budget)
             split_text, split_term = tokens[text], term_tokens[wanted]
             if split_text is None or split_term is None:
                 failed[i] = True
@@ -247,8 +248,12 @@ def compile_text_index(
     return Expr(evaluate, data_type, "continuous")
 
 
-def _or_none(split: Callable[[str], list[str]], text: str) -> list[str] | None:
+def _or_none(
+    split: Callable[[str], list[str]], text: str, budget: TimeoutBudget
+) -> list[str] | None:
     try:
+        budget.check()
         return split(text)
     except PatternTimeout:
+        budget.spent()
         return None
