@@ -107,6 +107,30 @@ def test_hostile_or_broken_models_are_400(
     assert b"root:" not in r.content
 
 
+HUGE_CONTRAST_MATRIX = b"""<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">
+  <DataDictionary>
+    <DataField name="c" optype="categorical" dataType="string">
+      <Value value="a"/><Value value="b"/></DataField>
+    <DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+  <GeneralRegressionModel modelType="generalLinear" functionName="regression">
+    <MiningSchema><MiningField name="y" usageType="target"/><MiningField name="c"/></MiningSchema>
+    <ParameterList><Parameter name="p0"/><Parameter name="p1"/></ParameterList>
+    <FactorList><Predictor name="c"><Categories><Category value="a"/><Category value="b"/>
+      </Categories><Matrix nbRows="1000000" nbCols="1000000">
+      <MatCell row="1000000" col="1000000">1</MatCell></Matrix></Predictor></FactorList>
+    <PPMatrix><PPCell value="a" predictorName="c" parameterName="p1"/></PPMatrix>
+    <ParamMatrix><PCell parameterName="p0" beta="1"/><PCell parameterName="p1" beta="2"/>
+    </ParamMatrix></GeneralRegressionModel></PMML>"""
+
+
+def test_hostile_sizes_are_refused_fast_by_name(client: TestClient, admin: dict[str, str]) -> None:
+    started = time.perf_counter()
+    r = client.post(f"{BASE}/model", content=HUGE_CONTRAST_MATRIX, headers=admin)
+    assert time.perf_counter() - started < 15.0
+    assert r.status_code == 400, r.text
+    assert any("MatCell row=1000000" in e for e in r.json()["errors"])
+
+
 def test_undeclared_field_is_named(client: TestClient, admin: dict[str, str]) -> None:
     pmml = regression_pmml("Bad", ["a"]).replace(
         b'<MiningField name="a"/>', b'<MiningField name="zz"/>'
