@@ -60,19 +60,23 @@ SPEC_TREE_MISSING = {
 }
 """PMML 4.4 ``MISSING-VALUE-STRATEGY`` of TreeModel."""
 SPEC_NO_TRUE_CHILD = {"returnNullPrediction", "returnLastPrediction"}
-README_MINING_METHODS = {
-    "sum",
+SPEC_MINING_METHODS = {
+    "majorityVote",
+    "weightedMajorityVote",
     "average",
     "weightedAverage",
     "median",
+    "weightedMedian",
     "max",
-    "majorityVote",
-    "weightedMajorityVote",
+    "sum",
+    "weightedSum",
     "selectFirst",
     "selectAll",
     "modelChain",
 }
-"""The multipleModelMethods the README's model table lists for MiningModel."""
+"""PMML 4.4 ``MULTIPLE-MODEL-METHOD``."""
+README_MINING_METHODS = SPEC_MINING_METHODS
+"""The README's model table claims every multipleModelMethod for MiningModel."""
 
 
 def test_every_activation_function_is_accepted() -> None:
