@@ -113,6 +113,34 @@ def test_radial_basis_neurons_follow_the_specification() -> None:
     assert np.allclose(run(model, xs, zs)["y"], expected, rtol=1e-12, atol=0)
 
 
+def test_radial_basis_neurons_sum_over_their_own_connections() -> None:
+    """A neuron connected to one input of two: its distance and fan-in count that input only
+    (the other input's centre is not 0, it does not exist)."""
+    model = load(
+        f"""<NeuralNetwork functionName="regression" activationFunction="radialBasis"
+              width="1" altitude="2">{SCHEMA_R}
+          <NeuralInputs>
+            <NeuralInput id="i1"><DerivedField optype="continuous" dataType="double">
+              <FieldRef field="x"/></DerivedField></NeuralInput>
+            <NeuralInput id="i2"><DerivedField optype="continuous" dataType="double">
+              <FieldRef field="z"/></DerivedField></NeuralInput>
+          </NeuralInputs>
+          <NeuralLayer>
+            <Neuron id="h"><Con from="i2" weight="3"/></Neuron>
+          </NeuralLayer>
+          <NeuralLayer activationFunction="identity">
+            <Neuron id="o" bias="0"><Con from="h" weight="1"/></Neuron>
+          </NeuralLayer>
+          <NeuralOutputs><NeuralOutput outputNeuron="o">
+            <DerivedField optype="continuous" dataType="double"><FieldRef field="y"/>
+            </DerivedField></NeuralOutput></NeuralOutputs>
+        </NeuralNetwork>"""
+    )
+    xs, zs = [5.0, -4.0], [3.0, 1.0]
+    expected = [math.exp(math.log(2.0) - (z - 3) ** 2 / 2.0) for z in zs]
+    assert np.allclose(run(model, xs, zs)["y"], expected, rtol=1e-12, atol=0)
+
+
 def classifier(method: str) -> Any:
     return load(
         f'<RegressionModel functionName="classification" normalizationMethod="{method}">'

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from lxml import etree
 
 from batchscore.errors import ModelError
@@ -100,13 +101,17 @@ class Layer:
     threshold: float
     width: F64
     altitude: F64
+    connected: npt.NDArray[np.bool_]
+    """``[inputs, neurons]``: which inputs a neuron has a ``Con`` from (radialBasis sums its
+    distance over those only, and its fan-in is their number)."""
 
     def forward(self, x: F64) -> F64:
         if self.activation == "radialBasis":
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                distance = ((x[:, :, None] - self.weights[None, :, :]) ** 2).sum(axis=1)
+                gaps = (x[:, :, None] - self.weights[None, :, :]) ** 2
+                distance = np.where(self.connected[None, :, :], gaps, 0.0).sum(axis=1)
                 z = distance / (2.0 * self.width * self.width)
-                fan_in = self.weights.shape[0]
+                fan_in = self.connected.sum(axis=0)
                 out = np.exp(fan_in * np.log(self.altitude) - z)
         else:
             out = activate(self.activation, x @ self.weights + self.bias, self.threshold)
@@ -126,6 +131,7 @@ def _layer(
     )
     neurons = require_children(element, "Neuron")
     weights = np.zeros((len(index), len(neurons)))
+    connected = np.zeros((len(index), len(neurons)), dtype=np.bool_)
     bias = np.zeros(len(neurons))
     default_width = float_attr(element, "width", float_attr(network, "width", 1.0))
     default_altitude = float_attr(element, "altitude", float_attr(network, "altitude", 1.0))
@@ -142,9 +148,17 @@ def _layer(
             if source not in index:
                 raise ModelError(f"Invalid PMML: Con@from={source!r} is not a previous neuron.")
             weights[index[source], j] += float_attr(con, "weight")
+            connected[index[source], j] = True
     threshold = float_attr(element, "threshold", float_attr(network, "threshold", 0.0))
     layer = Layer(
-        weights, bias, activation or "logistic", normalization or "none", threshold, width, altitude
+        weights,
+        bias,
+        activation or "logistic",
+        normalization or "none",
+        threshold,
+        width,
+        altitude,
+        connected,
     )
     return layer, ids
 
