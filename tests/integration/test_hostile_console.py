@@ -14,6 +14,7 @@ import select
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,10 @@ import requests
 from fastapi.testclient import TestClient
 
 from batchscore.settings import Settings
+from batchscore.store import sessions as sessions_repo
+from batchscore.store import users as users_repo
+from batchscore.store.db import Database
+from batchscore.store.sessions import MAX_SESSIONS_PER_USER
 from batchscore.testing import regression_pmml
 from tests.conftest import PASSWORD
 from tests.integration.live_server import LiveServer, live_batchscore, peak_rss
@@ -248,3 +253,21 @@ def test_an_endless_chunked_upload_stops_at_the_bound_in_bounded_memory(live: Li
     assert status == 413
     assert sent < 120 * MB, f"{sent / MB:.0f} MB went in for a 20 MB bound"
     assert grown < 150 * MB, f"peak memory grew by {grown / MB:.0f} MB"
+
+
+def test_signing_in_again_and_again_keeps_at_most_a_hundred_sessions(db: Database) -> None:
+    now = datetime(2026, 1, 14, 12, tzinfo=UTC)
+    with db.write() as conn:
+        user = users_repo.get_user(conn, "t1", "reader")
+        assert user is not None
+        for i in range(MAX_SESSIONS_PER_USER + 1):
+            started = now + timedelta(seconds=i)
+            sessions_repo.insert_session(
+                conn, f"s{i}", user.id, started, started + timedelta(hours=8)
+            )
+    later = now + timedelta(minutes=5)
+    with db.read() as conn:
+        assert sessions_repo.session_user(conn, "s0", later) is None  # the oldest went
+        assert sessions_repo.session_user(conn, "s1", later) == user.id
+        assert sessions_repo.session_user(conn, f"s{MAX_SESSIONS_PER_USER}", later) == user.id
+        assert sessions_repo.session_user(conn, "s1", now + timedelta(hours=9)) is None  # expired

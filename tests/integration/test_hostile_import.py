@@ -35,21 +35,32 @@ def one_long_line(path: Path, head: bytes) -> None:
     assert path.stat().st_size < 10 * MB
 
 
+# The peak memory of a child cannot be read from this process: a child forked from it starts
+# with its resident size (the whole test session's), and Linux carries that into the child's
+# maxrss across exec. A small Python process in between forks the command from a few MB.
+MEASURE = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024))
+sys.exit(done.returncode)
+"""
+
+
 def run_import(path: Path, database_url: str, device: int) -> tuple[int, str, int]:
     """Exit code, stderr and peak resident memory (bytes) of `batchscore import measurements`."""
     env = {**os.environ, "BATCHSCORE_DATABASE_URL": database_url}
-    with (path.parent / "stderr.txt").open("w+") as err:
-        proc = subprocess.Popen(
-            [str(CLI), "import", "measurements", str(path), "--device", str(device)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not the session's
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        return proc.returncode, err.read(), usage.ru_maxrss * 1024
+    peak = path.parent / "peak.txt"
+    command = [str(CLI), "import", "measurements", str(path), "--device", str(device)]
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(peak), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return done.returncode, done.stderr, int(peak.read_text())
 
 
 @pytest.mark.slow

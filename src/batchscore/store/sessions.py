@@ -8,6 +8,9 @@ from sqlalchemy import Connection, delete, insert, select
 
 from batchscore.store.tables import console_sessions
 
+MAX_SESSIONS_PER_USER = 100
+"""Live sessions kept per user; signing in once more ends the oldest."""
+
 
 def insert_session(
     conn: Connection, session_id: str, user_id: int, now: datetime, expires: datetime
@@ -21,6 +24,17 @@ def insert_session(
     conn.execute(
         insert(console_sessions).values(
             id=session_id, user_id=user_id, created_at=now, expires_at=expires
+        )
+    )
+    newest = (
+        select(console_sessions.c.id)
+        .where(console_sessions.c.user_id == user_id)
+        .order_by(console_sessions.c.created_at.desc(), console_sessions.c.id)
+        .limit(MAX_SESSIONS_PER_USER)
+    )
+    conn.execute(
+        delete(console_sessions).where(
+            console_sessions.c.user_id == user_id, console_sessions.c.id.not_in(newest)
         )
     )
 
