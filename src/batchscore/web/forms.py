@@ -23,6 +23,19 @@ from batchscore.errors import Forbidden, MalformedRequest, PayloadTooLarge
 from batchscore.web.session import tokens_match
 
 CSRF_FIELD = "csrf_token"
+CALLBACKS = (
+    "on_field_start",
+    "on_field_name",
+    "on_field_data",
+    "on_field_end",
+    "on_part_begin",
+    "on_header_field",
+    "on_header_value",
+    "on_header_end",
+    "on_headers_finished",
+    "on_part_data",
+    "on_part_end",
+)
 FORGED = "The form has expired or did not come from this console; try again."
 
 
@@ -134,11 +147,7 @@ async def read_form(
         raise PayloadTooLarge(f"The form is larger than {limits.max_bytes} bytes.")
     kind, options = parse_options_header(request.headers.get("content-type"))
     form = _Form(limits, csrf)
-    callbacks: Any = {
-        name: getattr(form, name)
-        for name in dir(form)
-        if name.startswith("on_") and callable(getattr(form, name))
-    }
+    callbacks: Any = {name: getattr(form, name) for name in CALLBACKS}
     parser: QuerystringParser | MultipartParser
     if kind == b"application/x-www-form-urlencoded":
         parser = QuerystringParser(callbacks)
