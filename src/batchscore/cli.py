@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sys
 import threading
 from pathlib import Path
 
@@ -14,8 +12,9 @@ from rich.console import Console
 
 from batchscore import heap
 from batchscore.cli_import import import_app
+from batchscore.cli_users import user_app
 from batchscore.clock import SystemClock
-from batchscore.domain.roles import parse_role
+from batchscore.errors import Invalid
 from batchscore.logs import configure_logging
 from batchscore.service.background import Background
 from batchscore.service.container import Services
@@ -25,7 +24,6 @@ from batchscore.store.migrate import startup_lock, upgrade
 
 app = typer.Typer(help="batchscore: scheduled scoring of ML models on IoT measurement data.")
 db_app = typer.Typer(help="Database administration.")
-user_app = typer.Typer(help="User administration.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
@@ -54,6 +52,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from batchscore.api.app import create_app
+    from batchscore.api.server_options import server_options
     from batchscore.demo.seed import Simulator, seed_demo
     from batchscore.service.users import ensure_first_admin
     from batchscore.web.session import load_secret
@@ -61,11 +60,16 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     configure_logging(settings.log_level, settings.log_json)
     services = _services(settings)
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
-    with startup_lock(services.db.engine):  # instances starting together create one admin
-        admin = ensure_first_admin(
-            services.db, services.clock, settings.default_tenant, settings.admin_user, password
-        )
-        content = seed_demo(services, settings.default_tenant) if settings.demo else None
+    try:
+        with startup_lock(services.db.engine):  # instances starting together create one admin
+            admin = ensure_first_admin(
+                services.db, services.clock, settings.default_tenant, settings.admin_user, password
+            )
+            content = seed_demo(services, settings.default_tenant) if settings.demo else None
+    except Invalid as exc:  # a first admin's name or password the policy refuses
+        services.close()
+        console.print(f"first admin: {exc}", style="red", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     if admin.password is not None:
         console.print(
             f"[bold]First admin created[/bold]: tenant [cyan]{admin.tenant}[/cyan], "
@@ -97,6 +101,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
                 port=bind_port,
                 log_config=None,
                 access_log=False,
+                **server_options(settings),
             )
         finally:
             if simulator is not None:
@@ -107,7 +112,14 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     api = create_app(services)
     heap.settle()
     try:
-        uvicorn.run(api, host=bind_host, port=bind_port, log_config=None, access_log=False)
+        uvicorn.run(
+            api,
+            host=bind_host,
+            port=bind_port,
+            log_config=None,
+            access_log=False,
+            **server_options(settings),
+        )
     finally:
         if simulator is not None:
             simulator.stop()
@@ -253,36 +265,6 @@ def db_upgrade() -> None:
     db = Database.from_url(settings.database_url)
     upgrade(db.engine)
     console.print("database is up to date")
-
-
-@user_app.command("add")
-def user_add(
-    name: str = typer.Argument(..., help="User name."),
-    tenant: str = typer.Option(None, "--tenant", help="Tenant (default: the default tenant)."),
-    role: list[str] = typer.Option(["admin"], "--role", help="admin, read or a ROLE_* name."),
-    password_env: str = typer.Option(
-        "BATCHSCORE_USER_PASSWORD", help="Environment variable holding the password."
-    ),
-) -> None:
-    """Create a user or update its password and roles (password from env or prompt)."""
-    from batchscore.service.users import add_user
-
-    settings = Settings()
-    try:
-        roles = frozenset(parse_role(r) for r in role)
-    except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    password = os.environ.get(password_env)
-    if not password:
-        if not sys.stdin.isatty():
-            console.print(f"[red]no password: set {password_env} or run interactively[/red]")
-            raise typer.Exit(2)
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    db = Database.from_url(settings.database_url)
-    upgrade(db.engine)
-    created = add_user(db, SystemClock(), tenant or settings.default_tenant, name, password, roles)
-    console.print(f"user {name} {'created' if created else 'updated'}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +41,16 @@ class Settings(BaseSettings):
     )
     max_model_bytes: int = Field(
         default=100 * 1024 * 1024, gt=0, description="Largest model upload accepted (bytes)."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto headers are believed; empty: those headers are ignored.",
+    )
+    public_url: str = Field(
+        default="",
+        description="The base URL clients reach the service under (e.g. "
+        "https://scoring.example.com); links in answers are built from it.",
     )
     max_page_size: int = Field(default=2000, gt=0, description="Largest page of list routes.")
     login_failures_allowed: int = Field(
@@ -110,3 +122,30 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Python logging level.")
     log_json: bool = Field(default=True, description="Log one JSON object per line.")
     var_dir: Path = Field(default=Path("./var"), description="Directory for local state.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in (p.strip() for p in value.split(",")):
+            if item and item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must not carry a query, a fragment or credentials")
+        return value.rstrip("/")
+
+    def trusted_proxy_list(self) -> list[str]:
+        """``trusted_proxies`` as a list; empty when proxy headers are to be ignored."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

@@ -67,7 +67,7 @@ def test_cli_user_add_and_db_upgrade(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "BATCHSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "BATCHSCORE_USER_PASSWORD": "pw-123456",
+        "BATCHSCORE_USER_PASSWORD": "carol-Reads-2026",
     }
     up = subprocess.run([str(cli), "db", "upgrade"], env=env, capture_output=True, check=False)
     assert up.returncode == 0, up.stderr

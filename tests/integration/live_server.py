@@ -45,6 +45,7 @@ class LiveServer:
     tenant: str = TENANT
     user: str = ADMIN
     password: str = ADMIN_PASSWORD
+    pid: int = 0
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -70,12 +71,12 @@ def wait_until(ready: Callable[[], bool], what: str, timeout: float = 90) -> Non
 
 @contextmanager
 def live_batchscore(
-    workdir: Path, extra_env: Mapping[str, str] | None = None
+    workdir: Path, extra_env: Mapping[str, str] | None = None, database_url: str | None = None
 ) -> Iterator[LiveServer]:
-    """`batchscore serve` on a free port with a fresh SQLite database in ``workdir``; stopped
-    (and its log checked for tracebacks) at the end."""
+    """`batchscore serve` on a free port with a fresh SQLite database in ``workdir`` (or on
+    ``database_url``); stopped (and its log checked for tracebacks) at the end."""
     port = free_port()
-    database_url = f"sqlite:///{workdir / 'live.db'}"
+    database_url = database_url or f"sqlite:///{workdir / 'live.db'}"
     env = {
         **os.environ,
         "BATCHSCORE_DATABASE_URL": database_url,
@@ -102,11 +103,19 @@ def live_batchscore(
 
     try:
         wait_until(healthy, "batchscore serve answering /health")
-        yield LiveServer(base, database_url)
+        yield LiveServer(base, database_url, pid=proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     assert "Traceback" not in log_path.read_text()
+
+
+def peak_rss(pid: int) -> int:
+    """The most memory (resident set, bytes) process ``pid`` has held since it started."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmHWM for process {pid}")
 
 
 @dataclass
@@ -156,19 +165,20 @@ class ScriptedApp:
 
 
 @contextmanager
-def serve_asgi(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
+def serve_asgi(app: Any, **options: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free 127.0.0.1 port in a thread; yields its base URL.
+    ``options`` add to (or replace) uvicorn's settings."""
     port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        ws="none",
-        log_level="critical",
-        access_log=False,
-        timeout_graceful_shutdown=1,
-    )
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "lifespan": "off",
+        "ws": "none",
+        "log_level": "critical",
+        "access_log": False,
+        "timeout_graceful_shutdown": 1,
+    }
+    config = uvicorn.Config(app, **{**settings, **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-asgi", daemon=True)
     thread.start()

@@ -23,7 +23,6 @@ INDIRECT: dict[str, tuple[str, str]] = {
     "httptools": ("uvicorn", "uvicorn's C HTTP parser, picked up by `http='auto'`"),
     "uvloop": ("uvicorn", "uvicorn's event loop, picked up by `loop='auto'`"),
     "tzdata": ("zoneinfo", "the IANA zones `zoneinfo` falls back to without system data"),
-    "python-multipart": ("fastapi", "the form parser behind FastAPI's and Starlette's forms"),
     "psycopg": ("sqlalchemy", "the driver of SQLAlchemy's `postgresql+psycopg` URLs"),
 }
 """Declared packages that ``src/`` uses without importing them: the package that loads each

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from batchscore import __version__, web
 from batchscore.api import health, inventory, jobs, measurements, models, schedule
 from batchscore.api.deps import READ, require
+from batchscore.api.drain import BodyDrainMiddleware
 from batchscore.api.errors import install_error_handlers
 from batchscore.api.fresh_responses import FreshResponses
 from batchscore.api.inference_pages import InferencePages
@@ -48,6 +49,7 @@ def create_app(svc: Services, lifespan: Lifespan | None = None) -> FastAPI:
     app.state.fresh_responses = FreshResponses(svc.db.change_stamp)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodyDrainMiddleware)  # outermost: it sees every answer, the 500s too
     for module in (health, jobs, models, schedule, inventory, measurements, web):
         app.include_router(module.router)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from batchscore.api.render import format_instant_ns
+from batchscore.domain.finite import finite_or_none
 from batchscore.execution.codec import Chunk
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -31,6 +32,7 @@ def csv_lines(names: list[str], chunks: Iterable[Chunk]) -> Iterator[str]:
 
 
 def _cell(value: Any) -> Any:
+    value = finite_or_none(value)
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, bool):

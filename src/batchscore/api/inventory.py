@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from batchscore.api.deps import read_json, require, services
+from batchscore.api.links import public_base
 from batchscore.api.paging import Paging, envelope, paging
 from batchscore.api.render import managed_object_json, reference_json
 from batchscore.api.schemas import AuthErrorBody
@@ -63,7 +64,7 @@ _REFERENCE_BODY: dict[str, Any] = {
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return public_base(request)
 
 
 @router.post(

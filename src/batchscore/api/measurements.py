@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from batchscore.api.deps import read_json, require, services
+from batchscore.api.links import public_base
 from batchscore.api.paging import Paging, envelope, paging
 from batchscore.api.schemas import AuthErrorBody
 from batchscore.domain.measurements import format_time, to_ns, valid_name
@@ -41,7 +42,7 @@ _BODY: dict[str, Any] = {
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return public_base(request)
 
 
 def measurement_json(item: StoredMeasurement, base: str) -> dict[str, Any]:

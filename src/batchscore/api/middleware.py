@@ -1,4 +1,11 @@
-"""ASGI middleware: a request id on every request, its log lines and its response."""
+"""ASGI middleware: a request id on every request, its log lines and its response; internal
+errors answered here, so that no exception reaches the server.
+
+An exception that escaped to uvicorn would make it close the connection even after the 500 was
+sent, and the client's next request on that keep-alive connection would meet a reset. So the
+500 is answered and the exception ends here; only a response that was started and cannot be
+finished still closes the connection (the client must not take half an answer for a whole one).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,11 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from batchscore.api.errors import internal_error
 from batchscore.logs import request_id_var
 
 log = logging.getLogger("batchscore.access")
+errors_log = logging.getLogger(__name__)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Request ids only need to be unique: a random prefix per process and a counter (16 hex digits),
 # which costs a fraction of a uuid4 per request.
@@ -40,19 +49,28 @@ class RequestIdMiddleware:
         request_id_var.set(request_id)
         started = time.perf_counter()
         status = 0
+        complete = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, complete
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 message["headers"] = headers
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                complete = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            errors_log.exception("internal error on %s %s", scope["method"], scope["path"])
+            if status and not complete:
+                raise  # half an answer was sent: only closing the connection can say so
+            if not status:
+                await internal_error(request_id)(scope, receive, send_with_id)
         finally:
             if log.isEnabledFor(logging.INFO):
                 log.info(

@@ -10,11 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from batchscore.api.deps import ADMIN, READ, read_body, require, services
-from batchscore.api.render import model_json
+from batchscore.api.render import apply_json, model_json
 from batchscore.api.schemas import ZEMENTIS_ERRORS, ModelNames, ModelOut
 from batchscore.domain.roles import Principal
 from batchscore.errors import MalformedRequest
-from batchscore.service.apply import parse_records
 
 router = APIRouter(prefix="/service/zementis", tags=["models"], responses=ZEMENTIS_ERRORS)
 
@@ -145,12 +144,11 @@ def apply_one(
     request: Request,
     principal: Principal = require(READ),
     record: str = Query(..., max_length=100_000, description="One record as a JSON object."),
-) -> JSONResponse:
-    svc = services(request)
-    svc.models.get(principal.tenant, name)  # an unknown model is a 404 before any record error
-    records = parse_records(record.encode(), "application/json")
-    outputs = svc.apply.apply(principal.tenant, name, records)
-    return JSONResponse({"model": name, "outputs": outputs})
+) -> Response:
+    scored = services(request).apply.apply(
+        principal.tenant, name, record.encode(), "application/json"
+    )
+    return Response(apply_json(name, scored), media_type="application/json")
 
 
 @router.post(
@@ -160,10 +158,11 @@ def apply_one(
 )
 async def apply_batch(
     name: str, request: Request, principal: Principal = require(READ)
-) -> JSONResponse:
+) -> Response:
     svc = services(request)
     await run_in_threadpool(svc.models.get, principal.tenant, name)
-    body = await read_body(request, svc.settings.max_model_bytes)
-    records = parse_records(body, request.headers.get("content-type", ""))
-    outputs = await run_in_threadpool(svc.apply.apply, principal.tenant, name, records)
-    return JSONResponse({"model": name, "outputs": outputs})
+    # A batch is a request body like any other: bounded by BATCHSCORE_MAX_BODY_BYTES.
+    body = await read_body(request, svc.settings.max_body_bytes)
+    content_type = request.headers.get("content-type", "")
+    scored = await run_in_threadpool(svc.apply.apply, principal.tenant, name, body, content_type)
+    return Response(apply_json(name, scored), media_type="application/json")

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import Query, Request
 
+from batchscore.api.links import link_to
+
 DEFAULT_PAGE_SIZE = 5
 # Like Cumulocity, a larger pageSize is capped rather than refused, so clients written for it
 # (which often ask for more) keep working; statistics.pageSize tells the size actually used.
@@ -46,9 +48,9 @@ def envelope(
     statistics: dict[str, Any] = {"pageSize": page.size, "currentPage": page.current}
     if total is not None:
         statistics["totalPages"] = -(-total // page.size)
-    out: dict[str, Any] = {"self": str(request.url), key: items, "statistics": statistics}
+    out: dict[str, Any] = {"self": link_to(request), key: items, "statistics": statistics}
     if has_more:
-        out["next"] = str(request.url.include_query_params(currentPage=page.current + 1))
+        out["next"] = link_to(request, currentPage=page.current + 1)
     if page.current > 1:
-        out["prev"] = str(request.url.include_query_params(currentPage=page.current - 1))
+        out["prev"] = link_to(request, currentPage=page.current - 1)
     return out

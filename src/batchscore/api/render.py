@@ -6,14 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
+from batchscore.domain.finite import json_column
 from batchscore.domain.inventory import ManagedObject
 from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job
 from batchscore.domain.models import StoredModel
 from batchscore.domain.timefmt import format_instant, format_millis_z
 from batchscore.execution.codec import Chunk
+from batchscore.service.apply import Scored
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -127,12 +128,31 @@ def inference_entry(chunk: Chunk, with_times: bool) -> dict[str, Any]:
 
 
 def json_values(values: npt.NDArray[Any]) -> list[Any]:
-    """A column as JSON values: NaN (missing) becomes null."""
-    if values.dtype == np.float64:
-        return [None if v != v else v for v in values.tolist()]
-    return list(values.tolist())
+    """A column as JSON values: NaN (missing) and ±inf become null."""
+    return json_column(values)
 
 
 def format_instant_ns(ns: int) -> str:
     """Epoch nanoseconds as ISO-8601 UTC with milliseconds: ``2026-01-14T12:00:01.250Z``."""
     return format_millis_z(EPOCH + timedelta(microseconds=ns // 1000))
+
+
+APPLY_ROWS_PER_PIECE = 2000
+
+
+def apply_json(model: str, scored: Scored) -> bytes:
+    """``{"model": name, "outputs": [{output: value, ...}, ...]}`` for an apply request, made
+    piece by piece so that only a piece's rows exist as Python objects at a time."""
+    head = encode({"model": model, "outputs": []})[:-2]  # up to and including '"outputs":['
+    pieces = [head]
+    for start in range(0, scored.count, APPLY_ROWS_PER_PIECE):
+        stop = min(start + APPLY_ROWS_PER_PIECE, scored.count)
+        columns = [json_column(scored.columns[n][start:stop]) for n in scored.names]
+        rows = [
+            dict(zip(scored.names, values, strict=True)) for values in zip(*columns, strict=True)
+        ]
+        if not columns:  # a model without outputs still answers one object per record
+            rows = [{} for _ in range(stop - start)]
+        pieces.append((b"," if start else b"") + encode(rows)[1:-1])
+    pieces.append(b"]}")
+    return b"".join(pieces)

@@ -75,6 +75,11 @@ class Outcome:
                 f"{device.invalid} records of device {device.device} were invalid for the model "
                 "and have no outputs."
             )
+        if device.infinite:
+            self.warn(
+                f"{device.infinite} output values of device {device.device} were infinite; "
+                "they read as null."
+            )
 
 
 class JobExecutor:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from batchscore.domain.finite import count_infinite
 from batchscore.domain.jobs import MeasurementPath
 from batchscore.errors import SourceError
 from batchscore.execution.align import align_records
@@ -63,12 +64,14 @@ class Partition:
 
 @dataclass(frozen=True, slots=True)
 class DeviceReport:
-    """How scoring one device went: records scored, records refused, or why it was unreadable."""
+    """How scoring one device went: records scored, records refused, output values that were
+    ±inf (shown as missing), or why it was unreadable."""
 
     device: int
     scored: int = 0
     invalid: int = 0
     error: str | None = None
+    infinite: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,7 @@ def score_partition(
     paths = list(dict.fromkeys(mapping.values()))
     reports: list[DeviceReport] = []
     for device in devices:
-        scored = invalid = 0
+        scored = invalid = infinite = 0
         try:
             chunks = source.read(
                 work.tenant, device, paths, work.window_from, work.window_to, work.read_chunk
@@ -153,15 +156,17 @@ def score_partition(
             for chunk in chunks:
                 records = align_records(chunk.series, mapping)
                 if len(records):
-                    outputs = model.score(records.columns)
+                    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                        outputs = model.score(records.columns)  # ±inf is counted below
                     invalid += count_refused(outputs)
+                    infinite += sum(count_infinite(v) for v in outputs.values())
                     sink.add(ScoredPiece(device, records.times_ns, outputs))
                     scored += len(records)
                 sink.heartbeat()
         except SourceError as exc:
-            reports.append(DeviceReport(device, scored, invalid, error=str(exc)))
+            reports.append(DeviceReport(device, scored, invalid, str(exc), infinite))
             continue
-        reports.append(DeviceReport(device, scored, invalid))
+        reports.append(DeviceReport(device, scored, invalid, infinite=infinite))
     return reports
 
 

@@ -7,12 +7,14 @@ import binascii
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import threading
 from collections import deque
 from dataclasses import dataclass
 
 from batchscore.clock import Clock
+from batchscore.domain.names import MAX_TENANT, fits
 from batchscore.domain.roles import Principal
 from batchscore.errors import RateLimited, Unauthorized
 from batchscore.passwords import verify_password
@@ -22,6 +24,9 @@ from batchscore.store.db import Database
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60.0
+REVOCATION_CHECK_S = 1.0
+"""How often a process reads the tenants' ``credentials_version``: a deleted user or a changed
+password stops working everywhere within this time, whatever the login cache holds."""
 MAX_CREDENTIAL_LENGTH = 1024
 
 
@@ -49,7 +54,7 @@ def parse_basic(header: str | None, default_tenant: str) -> Credentials | None:
     tenant, slash, user = login.partition("/")
     if not slash:
         tenant, user = default_tenant, login
-    if not tenant or not user:
+    if not tenant or not user or not fits(tenant, MAX_TENANT) or not fits(user):
         return None
     return Credentials(tenant, user, password)
 
@@ -89,6 +94,9 @@ class Authenticator:
 
     argon2 costs tens of milliseconds by design; successful verifications are cached for a
     minute under a keyed hash of the password, so API latency stays low for repeat clients.
+    Each cached login remembers the tenant's ``credentials_version`` it was verified under;
+    the process reads the versions at most every ``REVOCATION_CHECK_S`` (on a worker thread,
+    never on the event loop), and a login verified under an older version is verified again.
     """
 
     def __init__(
@@ -99,9 +107,12 @@ class Authenticator:
         self.default_tenant = default_tenant
         self.limiter = limiter
         self._key = secrets.token_bytes(32)
-        self._cache: dict[tuple[str, str, bytes], tuple[Principal, float]] = {}
+        self._cache: dict[tuple[str, str, bytes], tuple[Principal, float, int]] = {}
         self._verifications: dict[tuple[str, str, bytes], threading.Lock] = {}
         self._lock = threading.Lock()
+        self._versions: dict[str, int] = {}
+        self._versions_read_at = -math.inf
+        self._versions_lock = threading.Lock()
 
     def cached(self, header: str | None) -> Principal | None:
         """The principal of ``header`` if its credentials were verified within the cache time:
@@ -109,13 +120,17 @@ class Authenticator:
         creds = parse_basic(header, self.default_tenant)
         if creds is None:
             return None
-        return self._cached(self._cache_key(creds), self.clock.now().timestamp())
+        now = self.clock.now().timestamp()
+        if now - self._versions_read_at >= REVOCATION_CHECK_S:
+            return None  # revocations must be read first: that is I/O, for a worker thread
+        return self._cached(self._cache_key(creds), now)
 
     def authenticate(self, header: str | None, address: str) -> Principal:
         creds = parse_basic(header, self.default_tenant)
         if creds is None:
             raise Unauthorized()
         now = self.clock.now().timestamp()
+        self._read_versions(now)
         cache_key = self._cache_key(creds)
         hit = self._cached(cache_key, now)
         if hit is not None:
@@ -135,7 +150,27 @@ class Authenticator:
     def _cached(self, cache_key: tuple[str, str, bytes], now: float) -> Principal | None:
         with self._lock:
             hit = self._cache.get(cache_key)
-        return hit[0] if hit is not None and hit[1] > now else None
+            current = self._versions.get(cache_key[0], 0)
+        if hit is None or hit[1] <= now or hit[2] < current:
+            return None
+        return hit[0]
+
+    def _read_versions(self, now: float) -> None:
+        """Read the tenants' credentials versions if the last read is older than the check
+        interval; cached logins verified under an older version are dropped."""
+        if now - self._versions_read_at < REVOCATION_CHECK_S:
+            return
+        with self._versions_lock:
+            if now - self._versions_read_at < REVOCATION_CHECK_S:
+                return
+            with self.db.read() as conn:
+                versions = users_repo.credentials_versions(conn)
+            with self._lock:
+                self._versions = versions
+                stale = [k for k, v in self._cache.items() if v[2] < versions.get(k[0], 0)]
+                for key in stale:
+                    del self._cache[key]
+            self._versions_read_at = now
 
     def _verifying(self, cache_key: tuple[str, str, bytes]) -> threading.Lock:
         with self._lock:
@@ -149,6 +184,9 @@ class Authenticator:
         limit_key = (f"{creds.tenant}/{creds.user}", address)
         self.limiter.check(limit_key, now)
         with self.db.read() as conn:
+            # The version before the user: a change committed in between leaves this login
+            # under the older version, which the next read of the versions drops.
+            version = users_repo.credentials_version(conn, creds.tenant)
             record = users_repo.get_user(conn, creds.tenant, creds.user)
         if not verify_password(record.password_hash if record else None, creds.password):
             self.limiter.record_failure(limit_key, now)
@@ -162,7 +200,7 @@ class Authenticator:
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[cache_key] = (principal, now + CACHE_SECONDS)
+            self._cache[cache_key] = (principal, now + CACHE_SECONDS, version)
         return principal
 
     def forget(self, tenant: str, user: str) -> None:

@@ -20,6 +20,8 @@ from batchscore.errors import Invalid
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
 _RESUME = "Rows before this block were imported; re-running after a fix is safe."
+MAX_LINE_CHARS = 1024 * 1024
+"""Longest line (and CSV record) of an import file, in characters."""
 
 
 @dataclass(slots=True)
@@ -57,6 +59,40 @@ def open_blocks(path: Path) -> Iterator[tuple[list[str], BlockReader]]:
         raise Invalid(f"{path.name}: the file must be CSV (.csv, .csv.gz) or Parquet (.parquet).")
 
 
+class BoundedLines:
+    """The lines of a text stream, each read with at most ``limit`` characters, so a file with
+    one enormous line (a 2 GB line compresses to a few MB of gzip) costs ``limit``, not the
+    line; a CSV record spanning several lines (quoted newlines) is bounded the same way once
+    :meth:`record_done` marks where records end."""
+
+    def __init__(self, text: io.TextIOBase, name: str, limit: int = MAX_LINE_CHARS) -> None:
+        self.text = text
+        self.name = name
+        self.limit = limit
+        self.line = 0
+        self._record = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(self.limit + 1)
+        if not line:
+            raise StopIteration
+        self.line += 1
+        self._record += len(line)
+        if self._record > self.limit:
+            raise Invalid(
+                f"{self.name} line {self.line}: longer than {self.limit:,} characters; "
+                "is this a CSV file with one record per line?",
+                _RESUME if self.line > 1 else "Nothing was imported.",
+            )
+        return line
+
+    def record_done(self) -> None:
+        self._record = 0
+
+
 @contextmanager
 def _csv_blocks(path: Path) -> Iterator[tuple[list[str], BlockReader]]:
     """A UTF-8 CSV file; the separator (comma, semicolon or tab) is the one the header uses
@@ -67,22 +103,28 @@ def _csv_blocks(path: Path) -> Iterator[tuple[list[str], BlockReader]]:
                 gzip.GzipFile(fileobj=raw) if path.name.lower().endswith(".gz") else raw
             )
             text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-            first = text.readline()
+            lines = BoundedLines(text, path.name)
+            first = next(lines, "")
+            lines.record_done()
         except (OSError, UnicodeDecodeError, EOFError) as exc:
             raise Invalid(f"{path.name}: cannot be read as UTF-8 CSV ({exc}).") from None
         if not first.strip():
             raise Invalid(f"{path.name}: the file is empty; a header line is expected.")
         delimiter = max(",;\t", key=first.count)
-        header = [c.strip() for c in next(csv.reader([first], delimiter=delimiter))]
+        try:
+            header = [c.strip() for c in next(csv.reader([first], delimiter=delimiter))]
+        except csv.Error as exc:
+            raise Invalid(f"{path.name}: the header line cannot be read as CSV ({exc}).") from None
         total = path.stat().st_size
-        reader = csv.reader(text, delimiter=delimiter)
+        reader = csv.reader(lines, delimiter=delimiter)
 
         def blocks(rows_per_block: int) -> Iterator[Block]:
             while True:
                 cells: list[list[str]] = []
-                lines: list[str] = []
+                numbers: list[str] = []
                 try:
                     for row in reader:
+                        lines.record_done()
                         if not row or (len(row) == 1 and not row[0].strip()):
                             continue
                         line = reader.line_num + 1  # the header was read before the reader
@@ -93,7 +135,7 @@ def _csv_blocks(path: Path) -> Iterator[tuple[list[str], BlockReader]]:
                                 _RESUME,
                             )
                         cells.append(row)
-                        lines.append(f"line {line}")
+                        numbers.append(f"line {line}")
                         if len(cells) >= rows_per_block:
                             break
                 except (csv.Error, UnicodeDecodeError, OSError, EOFError) as exc:
@@ -101,7 +143,7 @@ def _csv_blocks(path: Path) -> Iterator[tuple[list[str], BlockReader]]:
                 if not cells:
                     return
                 columns = {name: [row[i] for row in cells] for i, name in enumerate(header)}
-                yield Block(columns, lines, raw.tell(), total)
+                yield Block(columns, numbers, raw.tell(), total)
 
         yield header, blocks
 

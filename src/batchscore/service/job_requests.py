@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchscore.domain import names
 from batchscore.domain.jobs import JobSpec, MeasurementPath
 from batchscore.errors import Invalid
 from batchscore.scheduling.schedules import parse_schedule, quote
 
-MAX_NAME = 255
+MAX_NAME = names.MAX_NAME
 MAX_DESCRIPTION = 4000
 MAX_MAPPINGS = 1000
 MAX_PATH = 512

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from batchscore.clock import Clock
 from batchscore.domain.models import ModelDescription, ModelField, StoredModel
+from batchscore.domain.names import fits, model_name_problem
 from batchscore.errors import Conflict, ModelError, NotFound, PayloadTooLarge
 from batchscore.runtime.archive import model_kind, unpack_model_file
 from batchscore.runtime.describe import describe_pmml
@@ -24,7 +25,7 @@ def model_not_found(name: str) -> NotFound:
 
 def _checked(name: str) -> str:
     """Names that no model can have (too long, NUL) are simply not found."""
-    if "\x00" in name or len(name) > 255:
+    if not fits(name):
         raise model_not_found(name[:255])
     return name
 
@@ -60,6 +61,8 @@ class ModelService:
                 for f in compiled.inputs
             )
             desc = ModelDescription(fallback or compiled.name, "", kind, inputs, outputs)
+        if problem := model_name_problem(desc.name):
+            raise ModelError(problem)
         digest = hashlib.sha256(data).hexdigest()
         try:
             with self.db.write() as conn:
@@ -72,6 +75,11 @@ class ModelService:
     def names(self, tenant: str) -> list[str]:
         with self.db.read() as conn:
             return repo.list_names(conn, tenant)
+
+    def list_models(self, tenant: str) -> list[StoredModel]:
+        """Every model of the tenant, in upload order, read in one transaction."""
+        with self.db.read() as conn:
+            return repo.list_models(conn, tenant)
 
     def get(self, tenant: str, name: str) -> StoredModel:
         name = _checked(name)

@@ -88,6 +88,11 @@ def list_names(conn: Connection, tenant: str) -> list[str]:
     return [r.name for r in rows]
 
 
+def list_models(conn: Connection, tenant: str) -> list[StoredModel]:
+    rows = conn.execute(select(*_META).where(models.c.tenant_id == tenant).order_by(models.c.id))
+    return [_from_row(row) for row in rows]
+
+
 def set_active(conn: Connection, tenant: str, name: str, active: bool) -> bool:
     result = conn.execute(
         update(models)

@@ -25,6 +25,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from batchscore.domain.names import MAX_NAME, MAX_TENANT
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, on every backend (SQLite keeps naive UTC text)."""
@@ -56,37 +58,57 @@ metadata = MetaData(
     }
 )
 
+# Tenant ids and the names of users, models and jobs' models: bounded in domain/names.py.
+Tenant = String(MAX_TENANT)
+Name = String(MAX_NAME)
+
 # BIGINT on PostgreSQL, INTEGER (rowid alias, autoincrement) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 tenants = Table(
     "tenants",
     metadata,
-    Column("id", String(64), primary_key=True),
+    Column("id", Tenant, primary_key=True),
     Column("created_at", UtcDateTime(), nullable=False),
     # Bumped in every transaction that changes how the tenant's jobs look in the API (create,
     # delete, a finished execution), so a job list can be served again while it is unchanged.
     Column("jobs_version", BigInteger, nullable=False, server_default="0"),
+    # Bumped whenever a user of the tenant is deleted or changes password or roles: every
+    # process drops the logins it cached for the tenant when it sees the number move.
+    Column("credentials_version", BigInteger, nullable=False, server_default="0"),
 )
 
 users = Table(
     "users",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("tenant_id", String(64), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column("name", String(255), nullable=False),
+    Column("tenant_id", Tenant, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Name, nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("roles", JSON, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "name"),
 )
 
+# Console sign-ins, so that signing out, deleting a user or changing a password ends them on the
+# server (the cookie alone would stay valid until it expires). The id is the SHA-256 of the
+# secret the signed cookie carries, never the secret itself.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index(None, "user_id"),
+)
+
 models = Table(
     "models",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("tenant_id", String(64), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column("name", String(255), nullable=False),
+    Column("tenant_id", Tenant, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Name, nullable=False),
     Column("description", Text, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("sha256", String(64), nullable=False),
@@ -103,7 +125,7 @@ managed_objects = Table(
     "managed_objects",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("tenant_id", String(64), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", Tenant, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(255), nullable=True),
     Column("type", String(255), nullable=True),
     Column("is_device", Boolean, nullable=False),
@@ -128,11 +150,11 @@ jobs = Table(
     "jobs",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("tenant_id", String(64), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", Tenant, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("name", Text, nullable=False),
     Column("description", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("model_name", String(255), nullable=False),
+    Column("model_name", Name, nullable=False),
     Column("target_id", BigInteger, nullable=False),
     # Canonical mapping (model input -> "fragment.series.value") and the mapping as sent.
     Column("mappings", JSON, nullable=False),

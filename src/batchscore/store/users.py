@@ -1,11 +1,12 @@
-"""Tenants and users."""
+"""Tenants and users, and the per-tenant number that moves when credentials change."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from batchscore.domain.roles import Role
 from batchscore.store.tables import tenants, users
@@ -17,6 +18,29 @@ class UserRecord:
     name: str
     password_hash: str
     roles: frozenset[Role]
+    id: int
+    created_at: datetime
+
+
+_COLUMNS = (
+    users.c.id,
+    users.c.tenant_id,
+    users.c.name,
+    users.c.password_hash,
+    users.c.roles,
+    users.c.created_at,
+)
+
+
+def _record(row: Any) -> UserRecord:
+    return UserRecord(
+        tenant=row.tenant_id,
+        name=row.name,
+        password_hash=row.password_hash,
+        roles=frozenset(Role(r) for r in row.roles),
+        id=int(row.id),
+        created_at=row.created_at,
+    )
 
 
 def ensure_tenant(conn: Connection, tenant: str, now: datetime) -> None:
@@ -31,13 +55,16 @@ def tenant_exists(conn: Connection, tenant: str) -> bool:
 
 def get_user(conn: Connection, tenant: str, name: str) -> UserRecord | None:
     row = conn.execute(
-        select(users.c.password_hash, users.c.roles).where(
-            users.c.tenant_id == tenant, users.c.name == name
-        )
+        select(*_COLUMNS).where(users.c.tenant_id == tenant, users.c.name == name)
     ).first()
-    if row is None:
-        return None
-    return UserRecord(tenant, name, row.password_hash, frozenset(Role(r) for r in row.roles))
+    return _record(row) if row is not None else None
+
+
+def list_users(conn: Connection, tenant: str | None) -> list[UserRecord]:
+    query = select(*_COLUMNS).order_by(users.c.tenant_id, users.c.name)
+    if tenant is not None:
+        query = query.where(users.c.tenant_id == tenant)
+    return [_record(row) for row in conn.execute(query)]
 
 
 def upsert_user(
@@ -70,5 +97,41 @@ def upsert_user(
     return True
 
 
+def set_password(conn: Connection, tenant: str, name: str, password_hash: str) -> bool:
+    updated = conn.execute(
+        update(users)
+        .where(users.c.tenant_id == tenant, users.c.name == name)
+        .values(password_hash=password_hash)
+    )
+    return bool(updated.rowcount)
+
+
+def delete_user(conn: Connection, tenant: str, name: str) -> bool:
+    """Delete the user (its console sessions go with it); True if it existed."""
+    deleted = conn.execute(delete(users).where(users.c.tenant_id == tenant, users.c.name == name))
+    return bool(deleted.rowcount)
+
+
 def count_users(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+
+def bump_credentials(conn: Connection, tenant: str) -> None:
+    """Tell every process that logins of ``tenant`` it has cached may no longer hold."""
+    conn.execute(
+        update(tenants)
+        .where(tenants.c.id == tenant)
+        .values(credentials_version=tenants.c.credentials_version + 1)
+    )
+
+
+def credentials_versions(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(tenants.c.id, tenants.c.credentials_version))
+    return {row.id: int(row.credentials_version) for row in rows}
+
+
+def credentials_version(conn: Connection, tenant: str) -> int:
+    found = conn.execute(
+        select(tenants.c.credentials_version).where(tenants.c.id == tenant)
+    ).scalar()
+    return int(found or 0)

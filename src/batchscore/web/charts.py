@@ -124,7 +124,7 @@ def _number(value: Any) -> float | None:
     if value is None or isinstance(value, bool | str):
         return None
     number = float(value)
-    return None if number != number else number
+    return number if math.isfinite(number) else None
 
 
 def _label(value: Any) -> str:

@@ -18,15 +18,14 @@ from batchscore.api.deps import services
 from batchscore.api.errors import status_of
 from batchscore.domain.roles import Principal, Role
 from batchscore.errors import BatchscoreError, Forbidden
-from batchscore.store import users as users_repo
+from batchscore.service.console_sessions import session_principal
+from batchscore.web.forms import FormLimits, read_form
 from batchscore.web.session import (
     COOKIE,
     MAX_AGE_S,
     Session,
     SessionCodec,
     load_secret,
-    password_fingerprint,
-    tokens_match,
 )
 from batchscore.web.templating import render_page
 
@@ -37,6 +36,10 @@ CSP = (
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
     "base-uri 'none'"
 )
+
+
+FORM_OVERHEAD = 64 * 1024
+"""Bytes a multipart form may carry besides its file (boundaries, headers, other fields)."""
 
 
 class LoginRequired(Exception):
@@ -70,12 +73,9 @@ def _load_user(request: Request) -> ConsoleUser:
     session = codec(request).loads(request.cookies.get(COOKIE))
     if session is None:
         raise LoginRequired()
-    with services(request).db.read() as conn:
-        record = users_repo.get_user(conn, session.tenant, session.user)
-    if record is None or password_fingerprint(record.password_hash) != session.fingerprint:
-        raise LoginRequired()
-    principal = Principal(record.tenant, record.name, record.roles)
-    if not principal.has(Role.ML_READ):
+    svc = services(request)
+    principal = session_principal(svc.db, svc.clock, session.tenant, session.user, session.id)
+    if principal is None or not principal.has(Role.ML_READ):
         raise LoginRequired()
     return ConsoleUser(principal, session)
 
@@ -87,13 +87,16 @@ async def current_user(request: Request) -> ConsoleUser:
 CurrentUser = Depends(current_user)
 
 
-async def checked_form(request: Request, user: ConsoleUser) -> dict[str, Any]:
-    """The posted form, after checking its CSRF token against the session's."""
-    form = await request.form(max_files=1, max_fields=2000)
-    token = form.get("csrf_token")
-    if not isinstance(token, str) or not tokens_match(token, user.session.csrf):
-        raise Forbidden("The form has expired or did not come from this console; try again.")
-    return dict(form)
+async def checked_form(
+    request: Request, user: ConsoleUser, *, admin: bool = True, max_files: int = 0
+) -> dict[str, Any]:
+    """The posted form, read only after the role check (admin forms) and within bounds, its
+    CSRF token checked against the session's as soon as it is read (``web/forms.py``)."""
+    if admin:
+        user.require_admin()
+    settings = services(request).settings
+    limit = settings.max_model_bytes + FORM_OVERHEAD if max_files else settings.max_body_bytes
+    return dict(await read_form(request, user.session.csrf, FormLimits(limit, max_files=max_files)))
 
 
 def set_session_cookie(response: Response, request: Request, value: str) -> None:

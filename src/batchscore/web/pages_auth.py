@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from batchscore.api.deps import services
 from batchscore.domain.roles import Role
 from batchscore.errors import RateLimited, Unauthorized
-from batchscore.store import users as users_repo
+from batchscore.service.console_sessions import end_session, start_session
 from batchscore.web.console import (
     ConsoleRoute,
     ConsoleUser,
@@ -22,9 +23,12 @@ from batchscore.web.console import (
     page,
     set_session_cookie,
 )
-from batchscore.web.session import COOKIE, LOGIN_CSRF_COOKIE, tokens_match
+from batchscore.web.forms import FormLimits, read_form
+from batchscore.web.session import COOKIE, LOGIN_CSRF_COOKIE, MAX_AGE_S, tokens_match
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+LOGIN_FORM_BYTES = 16 * 1024
 
 
 def safe_next(target: str | None) -> str:
@@ -68,7 +72,7 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=10)
+    form = await read_form(request, None, FormLimits(LOGIN_FORM_BYTES, max_fields=10))
     login_name = str(form.get("login") or "").strip()
     password = str(form.get("password") or "")
     next_url = safe_next(str(form.get("next") or "/"))
@@ -90,12 +94,14 @@ async def login(request: Request) -> Response:
     if not principal.has(Role.ML_READ):
         message = f"This user lacks the role {Role.ML_READ.value} needed for the console."
         return _login_page(request, next_url, message, login_name)
-    with svc.db.read() as conn:
-        record = users_repo.get_user(conn, principal.tenant, principal.user)
-    if record is None:
-        return _login_page(request, next_url, "Wrong user name or password.", login_name)
     cookie_codec = codec(request)
-    session = cookie_codec.new(principal.tenant, principal.user, record.password_hash)
+    session = cookie_codec.new(principal.tenant, principal.user)
+    lifetime = timedelta(seconds=MAX_AGE_S)
+    started = await run_in_threadpool(
+        start_session, svc.db, svc.clock, principal.tenant, principal.user, session.id, lifetime
+    )
+    if not started:
+        return _login_page(request, next_url, "Wrong user name or password.", login_name)
     response = RedirectResponse(next_url, status_code=303)
     set_session_cookie(response, request, cookie_codec.dumps(session))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -104,7 +110,8 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request, user: ConsoleUser = CurrentUser) -> Response:
-    await checked_form(request, user)
+    await checked_form(request, user, admin=False)
+    await run_in_threadpool(end_session, services(request).db, user.session.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from batchscore.api.csv_export import csv_lines
 from batchscore.api.deps import services
 from batchscore.api.render import format_instant_ns
+from batchscore.domain.finite import finite_or_none
 from batchscore.domain.jobs import Execution, ExecutionStatus, Job
 from batchscore.domain.models import ModelField
 from batchscore.errors import NotFound
@@ -102,6 +103,7 @@ def inference_rows(
 
 
 def _cell(value: Any) -> Any:
+    value = finite_or_none(value)
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, bool):

@@ -141,7 +141,6 @@ def new_job(
 @router.post("/jobs/new")
 async def create_job(request: Request, user: ConsoleUser = CurrentUser) -> Response:
     form = await checked_form(request, user)
-    user.require_admin()
     values, chosen = form_values(form), form_mappings(form)
     svc = services(request)
     try:

@@ -7,19 +7,18 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from batchscore.api.deps import services
 from batchscore.domain.models import StoredModel
 from batchscore.errors import BatchscoreError, Invalid, PayloadTooLarge
 from batchscore.web.console import ConsoleRoute, ConsoleUser, CurrentUser, checked_form, page
+from batchscore.web.forms import UploadedFile
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 
 def _models(request: Request, tenant: str) -> list[StoredModel]:
-    svc = services(request)
-    return [svc.models.get(tenant, name) for name in svc.models.names(tenant)]
+    return services(request).models.list_models(tenant)
 
 
 def _models_page(
@@ -45,20 +44,13 @@ def models_page(
 @router.post("/models")
 async def upload_model(request: Request, user: ConsoleUser = CurrentUser) -> Response:
     svc = services(request)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > svc.settings.max_model_bytes + 64 * 1024:
-        raise PayloadTooLarge(
-            f"The model file is larger than {svc.settings.max_model_bytes} bytes."
-        )
-    form = await checked_form(request, user)
-    user.require_admin()
+    form = await checked_form(request, user, max_files=1)
     upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
+    if not isinstance(upload, UploadedFile) or not upload.filename:
         return _models_page(request, user, errors=("Choose a model file to upload.",))
-    data = await upload.read()
     try:
         model = await run_in_threadpool(
-            svc.models.upload, user.principal.tenant, data, upload.filename
+            svc.models.upload, user.principal.tenant, upload.data, upload.filename
         )
     except BatchscoreError as exc:
         if not isinstance(exc, Invalid | PayloadTooLarge) and "already exists" not in str(exc):
@@ -70,7 +62,6 @@ async def upload_model(request: Request, user: ConsoleUser = CurrentUser) -> Res
 @router.post("/models/state")
 async def set_state(request: Request, user: ConsoleUser = CurrentUser) -> Response:
     form = await checked_form(request, user)
-    user.require_admin()
     name = str(form.get("name") or "")
     active = form.get("active") == "true"
     await run_in_threadpool(
@@ -102,7 +93,6 @@ def confirm_delete(
 @router.post("/models/delete")
 async def delete_model(request: Request, user: ConsoleUser = CurrentUser) -> Response:
     form = await checked_form(request, user)
-    user.require_admin()
     name = str(form.get("name") or "")
     await run_in_threadpool(services(request).models.delete, user.principal.tenant, name)
     return RedirectResponse("/models", status_code=303)

@@ -1,8 +1,9 @@
 """The console's login session: a signed, expiring cookie and its CSRF token.
 
-The cookie carries only who logged in, a fingerprint of their password hash (so a password
-change ends old sessions) and the session's CSRF token; roles are read from the store on every
-request, so a changed role takes effect at once.
+The cookie carries who signed in, the session's secret and its CSRF token. The server keeps the
+SHA-256 of the secret (``service/console_sessions.py``) and looks it up on every request, so
+signing out, deleting the user or changing their password ends the session at once, in every
+process; roles are read from the store on every request, so a changed role takes effect at once.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ KEY_FILE = "console-session.key"
 class Session:
     tenant: str
     user: str
-    fingerprint: str
+    secret: str
     csrf: str
 
-
-def password_fingerprint(password_hash: str) -> str:
-    """A short digest of the stored hash: equal while the password is unchanged."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+    @property
+    def id(self) -> str:
+        """What the server keeps of the session: the SHA-256 of its secret."""
+        return hashlib.sha256(self.secret.encode()).hexdigest()
 
 
 def load_secret(var_dir: Path) -> bytes:
@@ -77,11 +78,11 @@ class SessionCodec:
     def __init__(self, secret: bytes) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt="batchscore-console-session")
 
-    def new(self, tenant: str, user: str, password_hash: str) -> Session:
-        return Session(tenant, user, password_fingerprint(password_hash), secrets.token_urlsafe(24))
+    def new(self, tenant: str, user: str) -> Session:
+        return Session(tenant, user, secrets.token_urlsafe(32), secrets.token_urlsafe(24))
 
     def dumps(self, session: Session) -> str:
-        payload = [session.tenant, session.user, session.fingerprint, session.csrf]
+        payload = [session.tenant, session.user, session.secret, session.csrf]
         return self._serializer.dumps(payload)
 
     def loads(self, value: str | None) -> Session | None:
