@@ -36,7 +36,8 @@ from batchscore.clock import SystemClock
 from batchscore.domain.jobs import ExecutionStatus, Job
 from batchscore.domain.measurements import to_ns
 from batchscore.domain.roles import Role
-from batchscore.execution.dask_backend import MALLOC_OVERRIDE, DaskRunner
+from batchscore.execution.dask_backend import DaskRunner
+from batchscore.execution.dask_worker import MALLOC_OVERRIDE
 from batchscore.execution.executor import JobExecutor
 from batchscore.passwords import configure_hashing
 from batchscore.scheduling.manual import fire_now

@@ -26,7 +26,8 @@ from fresh_db import database
 from sqlalchemy import delete, func, insert, select, update
 
 from batchscore.clock import FakeClock, SystemClock
-from batchscore.scheduling.scheduler import Scheduler, StartedExecution
+from batchscore.execution.lifecycle import ClaimedExecution
+from batchscore.scheduling.scheduler import Scheduler
 from batchscore.store.db import Database
 from batchscore.store.tables import executions, jobs, tenants
 
@@ -94,7 +95,7 @@ class Recorder:
         self.lock = threading.Lock()
         self.seen: list[tuple[datetime, float]] = []
 
-    def submit(self, execution: StartedExecution) -> None:
+    def submit(self, execution: ClaimedExecution) -> None:
         with self.lock:
             self.seen.append((execution.scheduled_at, time.time()))
 
@@ -102,7 +103,7 @@ class Recorder:
 class FinishingScheduler(Scheduler):
     """Finishes what it hands off right away, so no fire is skipped as overlapping."""
 
-    def _release(self, now: datetime) -> tuple[list[StartedExecution], int]:
+    def _release(self, now: datetime) -> tuple[list[ClaimedExecution], int]:
         handed, skipped = super()._release(now)
         if handed:
             finish_running(self.db, now)

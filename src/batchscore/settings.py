@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -95,7 +95,38 @@ class Settings(BaseSettings):
         default=None, gt=0, description="Delete executions (and inferences) older than this."
     )
     lease_s: int = Field(
-        default=300, gt=0, description="Execution lease; an expired lease means interrupted."
+        default=300,
+        gt=0,
+        description="Execution lease, the last resort: an execution whose lease expired is "
+        "taken over (not started yet) or finished as interrupted (running).",
+    )
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds between an instance's heartbeats."
+    )
+    instance_dead_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="An instance silent this long is dead: its claimed executions are taken "
+        "over, its running ones finished as interrupted.",
+    )
+    shutdown_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM/SIGINT, how long running executions may take to finish before "
+        "they are stopped and handed back to other instances.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that may read GET /metrics (besides an admin login).",
+    )
+    ops_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port on which `batchscore scheduler` serves /health, /health/ready and "
+        "/metrics (unset: none).",
     )
     demo: bool = Field(
         default=False, description="Create demo content and simulate its devices (make run)."
@@ -103,3 +134,12 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Python logging level.")
     log_json: bool = Field(default=True, description="Log one JSON object per line.")
     var_dir: Path = Field(default=Path("./var"), description="Directory for local state.")
+
+    @model_validator(mode="after")
+    def _dead_after_heartbeats(self) -> Settings:
+        if self.instance_dead_s < 2 * self.heartbeat_s:
+            raise ValueError(
+                "BATCHSCORE_INSTANCE_DEAD_S must be at least twice BATCHSCORE_HEARTBEAT_S, or "
+                "live instances are taken for dead between two heartbeats."
+            )
+        return self

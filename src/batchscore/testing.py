@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import threading
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -17,10 +18,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from batchscore.clock import FakeClock
+from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
 from batchscore.store.db import Database
 from batchscore.store.tables import executions, jobs
 
 __all__ = [
+    "CollectingHandoff",
     "FakeClock",
     "FireAudit",
     "audit_fires",
@@ -165,3 +168,20 @@ def scratch_postgres(base_url: str, prefix: str) -> Iterator[str]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+class CollectingHandoff:
+    """A hand-off that keeps the executions it is given, so tests decide when they run. With
+    ``start``, it stamps each one's start as an executor picking it up would (it becomes
+    visible in the history as Running)."""
+
+    def __init__(self, start: Lifecycle | None = None) -> None:
+        self.items: list[ClaimedExecution] = []
+        self.lock = threading.Lock()
+        self.start = start
+
+    def submit(self, execution: ClaimedExecution) -> None:
+        if self.start is not None:
+            self.start.start(execution)
+        with self.lock:
+            self.items.append(execution)

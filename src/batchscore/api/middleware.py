@@ -1,4 +1,5 @@
-"""ASGI middleware: a request id on every request, its log lines and its response."""
+"""ASGI middleware: a request id on every request, its log lines and its response, and the
+request's latency by route template for ``/metrics``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from batchscore import metrics
 from batchscore.logs import request_id_var
 
 log = logging.getLogger("batchscore.access")
@@ -54,11 +56,15 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            # The route's template (/job/{jobId}), never the raw path: bounded label values.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            metrics.HTTP_LATENCY.labels(scope["method"], route, str(status)).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "%s %s %s",
                     scope["method"],
                     scope["path"],
                     status,
-                    extra={"durationMs": round((time.perf_counter() - started) * 1000, 2)},
+                    extra={"durationMs": round(elapsed * 1000, 2)},
                 )

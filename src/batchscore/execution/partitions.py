@@ -11,6 +11,7 @@ partition and returns it to the owning instance (design §3.6).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -69,6 +70,10 @@ class DeviceReport:
     scored: int = 0
     invalid: int = 0
     error: str | None = None
+    read_s: float = 0.0
+    """Seconds spent reading the device's window from the source."""
+    score_s: float = 0.0
+    """Seconds the model spent scoring its records."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,22 +151,32 @@ def score_partition(
     reports: list[DeviceReport] = []
     for device in devices:
         scored = invalid = 0
+        read_s = score_s = 0.0
         try:
-            chunks = source.read(
-                work.tenant, device, paths, work.window_from, work.window_to, work.read_chunk
+            chunks = iter(
+                source.read(
+                    work.tenant, device, paths, work.window_from, work.window_to, work.read_chunk
+                )
             )
-            for chunk in chunks:
+            while True:
+                began = time.perf_counter()
+                chunk = next(chunks, None)
+                read_s += time.perf_counter() - began
+                if chunk is None:
+                    break
                 records = align_records(chunk.series, mapping)
                 if len(records):
+                    began = time.perf_counter()
                     outputs = model.score(records.columns)
+                    score_s += time.perf_counter() - began
                     invalid += count_refused(outputs)
                     sink.add(ScoredPiece(device, records.times_ns, outputs))
                     scored += len(records)
                 sink.heartbeat()
         except SourceError as exc:
-            reports.append(DeviceReport(device, scored, invalid, error=str(exc)))
+            reports.append(DeviceReport(device, scored, invalid, str(exc), read_s, score_s))
             continue
-        reports.append(DeviceReport(device, scored, invalid))
+        reports.append(DeviceReport(device, scored, invalid, None, read_s, score_s))
     return reports
 
 
