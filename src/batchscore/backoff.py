@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from batchscore.errors import BatchscoreError
+
 
 class Backoff:
     """Delays after consecutive failures: ``first``, doubled each time, at most ``cap`` seconds."""
@@ -38,7 +40,9 @@ class Backoff:
         self.failures += 1
         if self.failures == 1:
             self._since = self._monotonic()
-            self.log.warning("%s failed: %s", self.what, _one_line(exc), exc_info=exc)
+            # A traceback helps with a bug, not with a database that is away or full.
+            trace = None if isinstance(exc, BatchscoreError) else exc
+            self.log.warning("%s failed: %s", self.what, _one_line(exc), exc_info=trace)
         else:
             self.log.warning(
                 "%s failed again (%d times in a row): %s", self.what, self.failures, _one_line(exc)

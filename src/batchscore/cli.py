@@ -34,8 +34,8 @@ console = Console(stderr=True)
 
 @app.command()
 def serve(
-    host: str = typer.Option(None, envvar="BATCHSCORE_HOST", help="Bind address."),
-    port: int = typer.Option(None, envvar="BATCHSCORE_PORT", help="HTTP port."),
+    host: str = typer.Option(None, help="Bind address (default: BATCHSCORE_HOST)."),
+    port: int = typer.Option(None, help="HTTP port (default: BATCHSCORE_PORT)."),
 ) -> None:
     """Migrate the database and serve the API, the scheduler and the executor in one process."""
     with startup("serve"):
@@ -45,8 +45,8 @@ def serve(
 
 @app.command()
 def demo(
-    host: str = typer.Option(None, envvar="BATCHSCORE_HOST", help="Bind address."),
-    port: int = typer.Option(None, envvar="BATCHSCORE_PORT", help="HTTP port."),
+    host: str = typer.Option(None, help="Bind address (default: BATCHSCORE_HOST)."),
+    port: int = typer.Option(None, help="HTTP port (default: BATCHSCORE_PORT)."),
 ) -> None:
     """`serve` with demo content: simulated machines, an anomaly model and a job every minute."""
     with startup("demo"):

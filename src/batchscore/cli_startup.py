@@ -93,5 +93,5 @@ def open_database(url: str) -> Database:
         upgrade(db.engine)
     except (DBAPIError, StoreUnavailable, OSError) as exc:
         db.dispose()
-        raise StartupError(f"the database at {shown} does not answer: {first_line(exc)}") from None
+        raise StartupError(f"cannot use the database at {shown}: {first_line(exc)}") from None
     return db

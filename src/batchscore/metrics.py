@@ -23,7 +23,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client import disable_created_metrics
 from prometheus_client import multiprocess as _multiprocess
+
+disable_created_metrics()  # no `_created` series: they double the output for nothing we use
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
