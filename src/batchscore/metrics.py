@@ -21,9 +21,9 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
-from prometheus_client import disable_created_metrics
 from prometheus_client import multiprocess as _multiprocess
 
 disable_created_metrics()  # no `_created` series: they double the output for nothing we use

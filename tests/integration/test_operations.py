@@ -24,8 +24,8 @@ from batchscore.scheduling.scheduler import Scheduler
 from batchscore.service.background import Background
 from batchscore.service.container import Services
 from batchscore.settings import Settings
-from batchscore.store.db import Database
 from batchscore.store import instances as instances_repo
+from batchscore.store.db import Database
 from batchscore.store.tables import executions
 from batchscore.testing import CollectingHandoff
 from tests.integration.conftest import World, periodic_job

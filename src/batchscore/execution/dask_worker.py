@@ -20,13 +20,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dask.config
 from distributed.cli import dask_worker
 from distributed.comm.core import CommClosedError, connect
 
 from batchscore.backoff import Backoff
+from batchscore.errors import BatchscoreError
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,10 @@ def scheduler_identity(address: str, timeout: float = 1.0) -> str | None:
         return None
 
 
+class WorkerExited(BatchscoreError):
+    """The supervised `dask worker` process exited."""
+
+
 class WorkerSupervisor:
     """Keeps one ``dask worker`` child connected to the scheduler at ``address``."""
 
@@ -91,13 +96,17 @@ class WorkerSupervisor:
         *,
         grace: float = 30.0,
         probe_s: float = 1.0,
-        python: str = sys.executable,
+        command: Sequence[str] | None = None,
+        identity: Callable[[str, float], str | None] = scheduler_identity,
     ) -> None:
         self.address = address
         self.args = list(args)
         self.grace = grace
         self.probe_s = probe_s
-        self.python = python
+        self.command = list(command) if command is not None else [
+            sys.executable, "-m", "batchscore.execution.dask_worker", address, *args,
+        ]  # fmt: skip
+        self._identity = identity
         self.starts = 0
         self._child: subprocess.Popen[bytes] | None = None
 
@@ -108,12 +117,15 @@ class WorkerSupervisor:
         waiting_logged = False
         try:
             while not stop.is_set():
-                scheduler = scheduler_identity(self.address, self.probe_s)
+                scheduler = self._identity(self.address, self.probe_s)
                 child = self._child
                 if child is not None and child.poll() is not None:
-                    exc = RuntimeError(f"it exited with code {child.returncode}")
+                    exited = WorkerExited(
+                        f"the process exited with code {child.returncode} (its scheduler went "
+                        "away, or it failed); it starts again once the scheduler answers"
+                    )
                     self._child = None
-                    stop.wait(backoff.failed(exc))
+                    stop.wait(backoff.failed(exited))
                     continue
                 if child is not None and scheduler is not None and scheduler != serving:
                     log.warning(
@@ -134,9 +146,8 @@ class WorkerSupervisor:
             self._terminate()
 
     def _spawn(self) -> None:
-        argv = [self.python, "-m", "batchscore.execution.dask_worker", self.address, *self.args]
-        # Its own process group: a stop reaches the nannies and their worker processes too.
-        self._child = subprocess.Popen(argv, start_new_session=True)  # noqa: S603
+        # Its own process group: a kill reaches the nannies and their worker processes too.
+        self._child = subprocess.Popen(self.command, start_new_session=True)  # noqa: S603
         self._spawned = time.monotonic()
         self.starts += 1
         log.info("started Dask worker process %d for %s", self._child.pid, self.address)
