@@ -28,6 +28,7 @@ from typing import Any
 
 import dask.config
 import numpy as np
+from batchscore.scheduling.manual import fire_now
 from distributed import LocalCluster
 from pmml_models import bench_input, model_pmml
 from sqlalchemy import func, select
@@ -40,7 +41,6 @@ from batchscore.execution.dask_backend import DaskRunner
 from batchscore.execution.dask_worker import MALLOC_OVERRIDE
 from batchscore.execution.executor import JobExecutor
 from batchscore.passwords import configure_hashing
-from batchscore.scheduling.manual import fire_now
 from batchscore.service.container import Services
 from batchscore.service.users import add_user
 from batchscore.settings import Settings
