@@ -205,8 +205,8 @@ def test_three_schedulers_fire_each_instant_exactly_once(pg_database: str, tmp_p
     assert statuses["Success"] >= JOBS * INSTANTS * 0.9, statuses
 
     # connections: at most one per thread that uses the database (scheduler loop, heartbeat and
-    # executor workers) per process, whichever instance happens to claim the fires; a leak breaks this
-    # within a few fires
+    # executor workers) per process, whichever instance happens to claim the fires; a leak
+    # breaks this within a few fires
     assert len(schedulers.conns) >= 10, schedulers.conns
     for i in range(INSTANCES):
         series = [sample.get(f"{APP}{i}", 0) for sample in schedulers.conns]
