@@ -77,13 +77,19 @@ def reset(db: Database, first_fire: datetime) -> None:
 
 
 def finish_running(db: Database, now: datetime) -> None:
-    """The handoff's bulk 'executor': every Running execution succeeds at once."""
+    """The handoff's bulk 'executor': every execution handed off (its instant has come) starts
+    and succeeds at once; claims ahead of their instant wait for it."""
     with db.write() as conn:
         conn.execute(
             update(executions)
-            .where(executions.c.status == "Running")
+            .where(executions.c.status == "Running", executions.c.scheduled_at <= now)
             .values(
-                status="Success", ended_at=now, duration_ms=0, lease_owner=None, lease_until=None
+                status="Success",
+                started_at=func.coalesce(executions.c.started_at, now),
+                ended_at=now,
+                duration_ms=0,
+                lease_owner=None,
+                lease_until=None,
             )
         )
 
