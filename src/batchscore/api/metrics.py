@@ -11,16 +11,21 @@ from starlette.concurrency import run_in_threadpool
 
 from batchscore import metrics
 from batchscore.api.deps import services
+from batchscore.api.schemas import AuthErrorBody
 from batchscore.domain.roles import Role
 from batchscore.errors import Forbidden
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(
+    tags=["operations"],
+    responses={code: {"model": AuthErrorBody} for code in (401, 403, 429, 503)},
+)
 
 
 @router.get(
     "/metrics",
     summary="Prometheus metrics (admin login or BATCHSCORE_METRICS_TOKEN bearer)",
     response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def prometheus_metrics(request: Request) -> Response:
     svc = services(request)

@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import CancelledError
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import uuid4
 
 from distributed import Client, Future, KilledWorker
@@ -67,8 +67,10 @@ class PartitionTask:
 
     work: PartitionWork
     partition: Partition
-    database_url: str
-    cumulocity: CumulocitySettings | None = None
+    # Not in the printed form: Dask logs a failed task with its arguments, and the URL and the
+    # tenant's settings carry passwords.
+    database_url: str = field(repr=False)
+    cumulocity: CumulocitySettings | None = field(default=None, repr=False)
 
 
 Task = Callable[[PartitionTask], PartitionResult]
