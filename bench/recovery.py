@@ -447,6 +447,7 @@ def dask_scenario(workdir: Path) -> dict[str, float]:
             return any(
                 r["jobExecutionStatus"] == "Warning"
                 and datetime.fromisoformat(r["jobExecutionStartTime"]) > restarted
+                and not any(SKIPPED in m for m in r["jobExecutionStatusMessage"])
                 for r in runs
             )
 

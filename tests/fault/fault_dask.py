@@ -40,6 +40,7 @@ from tests.integration.live_server import LiveServer, free_port, live_batchscore
 DASK = Path(sys.executable).with_name("dask")
 CLI = Path(sys.executable).with_name("batchscore")
 T0 = datetime(2026, 1, 14, 12, 0, tzinfo=UTC)
+NO_DATA = "was not active or sending any measurements"
 
 
 class Cluster:
@@ -110,6 +111,7 @@ def test_workers_come_back_by_themselves_after_the_scheduler_restarts(
 
             wait_until(lambda: len(finished()) >= 2, "two executions on Dask", timeout=60)
             assert {r["jobExecutionStatus"] for r in finished()} == {"Warning"}  # no data
+            assert any(NO_DATA in r["jobExecutionStatusMessage"][0] for r in finished())
 
             cluster.scheduler.kill()
             killed = datetime.now(UTC)
@@ -128,6 +130,7 @@ def test_workers_come_back_by_themselves_after_the_scheduler_restarts(
                 return any(
                     r["jobExecutionStatus"] == "Warning"
                     and datetime.fromisoformat(r["jobExecutionStartTime"]) > killed
+                    and NO_DATA in r["jobExecutionStatusMessage"][0]  # scored, not skipped
                     for r in finished()
                 )
 
