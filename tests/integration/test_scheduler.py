@@ -529,3 +529,29 @@ def test_the_executor_reports_its_room(services: Services) -> None:
     executor = services.executor
     assert executor.backlog == 200  # the setting's default
     assert executor.room() == 200
+
+
+def test_a_claim_taken_over_late_says_so(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    """A claim handed back when the last scheduler stopped runs when one starts again, once,
+    with a note that it is late (beyond the misfire threshold): a Warning."""
+    job_id = make_job(client, admin, world, **every_minute())
+    stopping = instance(services, clock, "stopping", lookahead=timedelta(seconds=5))
+    clock.advance(56)
+    assert stopping.tick().started == ()  # 12:01:00 claimed ahead
+    assert len(stopping.hand_back_held()) == 1  # and handed back: the cluster stops
+    clock.advance(timedelta(hours=2))  # down for two hours
+    later = Scheduler(
+        services.db, clock, Collecting(), lifecycle=services.lifecycle, lookahead=timedelta(0)
+    )
+    result = later.tick()
+    assert result.adopted == 1
+    numbers = sorted((s.number, s.scheduled_at.hour, s.scheduled_at.minute) for s in result.started)
+    assert numbers[0] == (1, 12, 1)  # the claim, run once
+    claim = next(s for s in result.started if s.number == 1)
+    assert claim.messages[-1].endswith("s late (taken over from a stopped instance).")
+    assert services.executor.run(claim) is ExecutionStatus.WARNING
+    assert history(client, admin, job_id)[0]["jobExecutionStatusMessage"][0].startswith(
+        "The execution for 2026-01-14T12:01:00Z started 7"
+    )

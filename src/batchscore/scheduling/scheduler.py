@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from batchscore import metrics
@@ -91,7 +91,7 @@ class Scheduler:
         off now. Raises on a database error; what was done before it stays done."""
         now = self.clock.now()
         recovery = self.lifecycle.recover(now, self._claim_limit())
-        self._hold(recovery.adopted)
+        self._hold([self._late(e, now) for e in recovery.adopted])
         self.prune(now)
         started: list[ClaimedExecution] = []
         skipped = claimed = 0
@@ -110,6 +110,18 @@ class Scheduler:
         return TickResult(
             tuple(started), skipped, claimed, recovery.interrupted, len(recovery.adopted)
         )
+
+    def _late(self, execution: ClaimedExecution, now: datetime) -> ClaimedExecution:
+        """A claim taken over later than the misfire threshold (its instance stopped, nobody
+        ran it for a while) runs with a note saying so, which makes it a Warning."""
+        late = now - execution.scheduled_at
+        if late <= self.misfire_threshold:
+            return execution
+        note = (
+            f"The execution for {format_instant(execution.scheduled_at)} started "
+            f"{int(late.total_seconds())} s late (taken over from a stopped instance)."
+        )
+        return replace(execution, messages=(*execution.messages, note))
 
     def _hold(self, executions: tuple[ClaimedExecution, ...] | list[ClaimedExecution]) -> None:
         with self._pending_lock:
