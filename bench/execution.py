@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from batchscore.scheduling.manual import fire_now
 from fresh_db import database
 from pmml_models import bench_input, model_pmml
 from sqlalchemy import func, select
@@ -48,7 +49,6 @@ from batchscore.domain.roles import Role
 from batchscore.execution.align import align_records
 from batchscore.passwords import configure_hashing
 from batchscore.runtime.pmml.engine import PmmlEngine
-from batchscore.scheduling.manual import fire_now
 from batchscore.service.container import Services
 from batchscore.service.users import add_user
 from batchscore.settings import Settings

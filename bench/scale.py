@@ -28,6 +28,7 @@ from typing import Any
 
 import dask.config
 import numpy as np
+from batchscore.scheduling.manual import fire_now
 from distributed import LocalCluster
 from pmml_models import bench_input, model_pmml
 from sqlalchemy import func, select
@@ -36,10 +37,10 @@ from batchscore.clock import SystemClock
 from batchscore.domain.jobs import ExecutionStatus, Job
 from batchscore.domain.measurements import to_ns
 from batchscore.domain.roles import Role
-from batchscore.execution.dask_backend import MALLOC_OVERRIDE, DaskRunner
+from batchscore.execution.dask_backend import DaskRunner
+from batchscore.execution.dask_worker import MALLOC_OVERRIDE
 from batchscore.execution.executor import JobExecutor
 from batchscore.passwords import configure_hashing
-from batchscore.scheduling.manual import fire_now
 from batchscore.service.container import Services
 from batchscore.service.users import add_user
 from batchscore.settings import Settings

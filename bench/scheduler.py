@@ -26,7 +26,8 @@ from fresh_db import database
 from sqlalchemy import delete, func, insert, select, update
 
 from batchscore.clock import FakeClock, SystemClock
-from batchscore.scheduling.scheduler import Scheduler, StartedExecution
+from batchscore.execution.lifecycle import ClaimedExecution
+from batchscore.scheduling.scheduler import Scheduler
 from batchscore.store.db import Database
 from batchscore.store.tables import executions, jobs, tenants
 
@@ -76,13 +77,19 @@ def reset(db: Database, first_fire: datetime) -> None:
 
 
 def finish_running(db: Database, now: datetime) -> None:
-    """The handoff's bulk 'executor': every Running execution succeeds at once."""
+    """The handoff's bulk 'executor': every execution handed off (its instant has come) starts
+    and succeeds at once; claims ahead of their instant wait for it."""
     with db.write() as conn:
         conn.execute(
             update(executions)
-            .where(executions.c.status == "Running")
+            .where(executions.c.status == "Running", executions.c.scheduled_at <= now)
             .values(
-                status="Success", ended_at=now, duration_ms=0, lease_owner=None, lease_until=None
+                status="Success",
+                started_at=func.coalesce(executions.c.started_at, now),
+                ended_at=now,
+                duration_ms=0,
+                lease_owner=None,
+                lease_until=None,
             )
         )
 
@@ -94,7 +101,7 @@ class Recorder:
         self.lock = threading.Lock()
         self.seen: list[tuple[datetime, float]] = []
 
-    def submit(self, execution: StartedExecution) -> None:
+    def submit(self, execution: ClaimedExecution) -> None:
         with self.lock:
             self.seen.append((execution.scheduled_at, time.time()))
 
@@ -102,7 +109,7 @@ class Recorder:
 class FinishingScheduler(Scheduler):
     """Finishes what it hands off right away, so no fire is skipped as overlapping."""
 
-    def _release(self, now: datetime) -> tuple[list[StartedExecution], int]:
+    def _release(self, now: datetime) -> tuple[list[ClaimedExecution], int]:
         handed, skipped = super()._release(now)
         if handed:
             finish_running(self.db, now)

@@ -80,3 +80,7 @@ class StorageFull(BatchscoreError):
 
 class MalformedRequest(Invalid):
     """The request body could not be read."""
+
+
+class StartupError(BatchscoreError):
+    """The service cannot start."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -114,7 +114,38 @@ class Settings(BaseSettings):
         default=None, gt=0, description="Delete executions (and inferences) older than this."
     )
     lease_s: int = Field(
-        default=300, gt=0, description="Execution lease; an expired lease means interrupted."
+        default=300,
+        gt=0,
+        description="Execution lease, the last resort: an execution whose lease expired is "
+        "taken over (not started yet) or finished as interrupted (running).",
+    )
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds between an instance's heartbeats."
+    )
+    instance_dead_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="An instance silent this long is dead: its claimed executions are taken "
+        "over, its running ones finished as interrupted.",
+    )
+    shutdown_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM/SIGINT, how long running executions may take to finish before "
+        "they are stopped and handed back to other instances.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that may read GET /metrics (besides an admin login).",
+    )
+    ops_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port on which `batchscore scheduler` serves /health, /health/ready and "
+        "/metrics (unset: none).",
     )
     demo: bool = Field(
         default=False, description="Create demo content and simulate its devices (make run)."
@@ -149,3 +180,12 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> list[str]:
         """``trusted_proxies`` as a list; empty when proxy headers are to be ignored."""
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @model_validator(mode="after")
+    def _dead_after_heartbeats(self) -> Settings:
+        if self.instance_dead_s < 2 * self.heartbeat_s:
+            raise ValueError(
+                "BATCHSCORE_INSTANCE_DEAD_S must be at least twice BATCHSCORE_HEARTBEAT_S, or "
+                "live instances are taken for dead between two heartbeats."
+            )
+        return self

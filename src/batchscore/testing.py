@@ -1,9 +1,14 @@
-"""Test doubles and factories shipped with the package, for our tests and for integrators."""
+"""Test doubles, factories and fault injectors shipped with the package, for our tests, the
+benches and integrators."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
+import socket
+import struct
+import threading
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -17,12 +22,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from batchscore.clock import FakeClock
+from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
 from batchscore.store.db import Database
 from batchscore.store.tables import executions, jobs
 
 __all__ = [
+    "CollectingHandoff",
     "FakeClock",
     "FireAudit",
+    "TcpProxy",
     "audit_fires",
     "basic_auth",
     "executions_and_counts",
@@ -165,3 +173,109 @@ def scratch_postgres(base_url: str, prefix: str) -> Iterator[str]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+class CollectingHandoff:
+    """A hand-off that keeps the executions it is given, so tests decide when they run. With
+    ``start``, it stamps each one's start as an executor picking it up would (it becomes
+    visible in the history as Running)."""
+
+    def __init__(self, start: Lifecycle | None = None) -> None:
+        self.items: list[ClaimedExecution] = []
+        self.lock = threading.Lock()
+        self.start = start
+
+    def submit(self, execution: ClaimedExecution) -> None:
+        if self.start is not None:
+            self.start.start(execution)
+        with self.lock:
+            self.items.append(execution)
+
+
+class TcpProxy:
+    """A TCP proxy to ``target`` on a port of its own, for cutting a connection in a test
+    without touching the server behind it (say, a PostgreSQL other tests use): ``cut()``
+    resets every open connection and refuses new ones until ``restore()``."""
+
+    def __init__(self, target_host: str, target_port: int, host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self._listener = socket.create_server((host, 0))
+        self.host = host
+        self.port: int = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._cut = False
+        self._closed = False
+        self.connections = 0
+        threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
+
+    def __enter__(self) -> TcpProxy:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def cut(self) -> None:
+        """Reset every open connection (RST) and refuse new ones."""
+        with self._lock:
+            self._cut = True
+            doomed = list(self._open)
+            self._open.clear()
+        for sock in doomed:
+            _reset(sock)
+
+    def restore(self) -> None:
+        with self._lock:
+            self._cut = False
+
+    def close(self) -> None:
+        self.cut()
+        self._closed = True
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                refused = self._cut
+            if refused:
+                _reset(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                _reset(client)
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open.update((client, upstream))
+                self.connections += 1
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._open.discard(source)
+                self._open.discard(sink)
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with RST (SO_LINGER 0), as a crashed peer or a dropped route looks."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)  # wakes a thread blocked reading it
+    sock.close()

@@ -39,7 +39,9 @@ def test_job_list_follows_status_changes_deletes_and_reused_ids(
     post_measurements(client, admin, world.device, [ROW] * 3)
     run_job = client.post(f"{BASE}/job", json=job_body(world.device, ONCE), headers=admin).json()
     assert "jobStatus" not in client.get(f"{BASE}/jobs", headers=admin).json()[-1]
-    [started] = Scheduler(services.db, clock, Collecting()).tick().started
+    [started] = (
+        Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle).tick().started
+    )
     clock.advance(1)
     services.executor.run(started)
     listed = client.get(f"{BASE}/jobs", headers=admin).json()[-1]
@@ -74,7 +76,9 @@ def test_inference_pages_of_deleted_executions_are_not_served(
 ) -> None:
     post_measurements(client, admin, world.device, [ROW] * 4)
     job = client.post(f"{BASE}/job", json=job_body(world.device, ONCE), headers=admin).json()
-    [started] = Scheduler(services.db, clock, Collecting()).tick().started
+    [started] = (
+        Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle).tick().started
+    )
     clock.advance(1)
     assert services.executor.run(started).finished
     path = f"{BASE}/job/{job['jobId']}/history/1/inferences"
@@ -98,7 +102,8 @@ def test_running_executions_are_not_cached(
     client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
 ) -> None:
     job = client.post(f"{BASE}/job", json=job_body(world.device, ONCE), headers=admin).json()
-    Scheduler(services.db, clock, Collecting()).tick()
+    starting = Collecting(services.lifecycle)
+    Scheduler(services.db, clock, starting, lifecycle=services.lifecycle).tick()
     path = f"{BASE}/job/{job['jobId']}/history/1"
     assert client.get(path, headers=admin).json()["jobExecutionStatus"] == "Running"
     assert client.get(f"{path}/inferences", headers=admin).json()["inferenceCollection"] == []

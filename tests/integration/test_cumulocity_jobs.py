@@ -12,7 +12,6 @@ import pytest
 
 from batchscore.clock import FakeClock
 from batchscore.domain.jobs import ExecutionStatus
-from batchscore.scheduling.manual import fire_now
 from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.sources.cumulocity import CumulocitySource
@@ -78,7 +77,7 @@ def test_job_scores_measurements_read_from_cumulocity(
         with pytest.raises(Exception, match="99999 does not exist"):
             services.jobs.create("t1", missing)
 
-        started = fire_now(services.db, job, clock.now(), owner="test", lease=timedelta(minutes=5))
+        started = services.runs.fire("t1", str(job.id))
         assert services.executor.run(started) is ExecutionStatus.SUCCESS
         [piece] = services.inferences.page("t1", str(job.id), "1", 1)
         got = piece.columns["rawAnomalyScore"].tolist()

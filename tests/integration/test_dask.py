@@ -22,14 +22,15 @@ from fastapi.testclient import TestClient
 from batchscore.clock import FakeClock
 from batchscore.domain.jobs import ExecutionStatus
 from batchscore.execution.dask_backend import (
-    MALLOC_OVERRIDE,
     DaskRunner,
     PartitionTask,
     score_partition_task,
 )
+from batchscore.execution.dask_worker import MALLOC_OVERRIDE
 from batchscore.execution.executor import NO_DATA, JobExecutor
+from batchscore.execution.lifecycle import ClaimedExecution
 from batchscore.execution.partitions import Partition, PartitionResult
-from batchscore.scheduling.scheduler import Scheduler, StartedExecution
+from batchscore.scheduling.scheduler import Scheduler
 from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.store.db import Database
@@ -60,7 +61,7 @@ def dask_scheduler() -> Iterator[str]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # never the default 8787 another cluster may hold
         ) as cluster,
     ):
         yield cluster.scheduler_address
@@ -77,8 +78,8 @@ def dask_executor(services: Services, address: str, **runner: Any) -> JobExecuto
         services.clock,
         services.source,
         services.model_cache,
+        services.lifecycle,
         workers=1,
-        lease=services.executor.lease,
         runner=DaskRunner(address, database_url(services.db), partition_devices=2, **runner),
     )
 
@@ -105,7 +106,7 @@ def fleet(client: TestClient, admin: dict[str, str], world: World) -> list[int]:
 
 def started_runs(
     client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
-) -> tuple[list[int], list[StartedExecution]]:
+) -> tuple[list[int], list[ClaimedExecution]]:
     """Two identical once jobs on the group, fired: one for each backend."""
     schedule = {
         "frequency": "once",
@@ -117,7 +118,10 @@ def started_runs(
         r = client.post(f"{BASE}/job", json=job_body(world.group, schedule), headers=admin)
         assert r.status_code == 201, r.text
         jobs.append(r.json()["jobId"])
-    started = sorted(Scheduler(services.db, clock, Collecting()).tick().started, key=lambda s: s.id)
+    started = sorted(
+        Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle).tick().started,
+        key=lambda s: s.id,
+    )
     assert [s.job_id for s in started] == jobs
     return jobs, started
 
@@ -252,10 +256,10 @@ def test_unreachable_scheduler_fails_the_execution_clearly(
     settings: Settings,
 ) -> None:
     fleet(client, admin, world)
-    (_, dask_job), (_, dask_run) = started_runs(client, admin, world, services, clock)
     wired = Services.build(
         settings.model_copy(update={"executor": "dask://127.0.0.1:9"}), services.db, clock
     )
+    (_, dask_job), (_, dask_run) = started_runs(client, admin, world, wired, clock)
     runner = wired.executor.runner
     assert isinstance(runner, DaskRunner)  # chosen by the setting, not connected yet
     assert runner.address == "tcp://127.0.0.1:9"

@@ -37,7 +37,9 @@ def test_demo_job_scores_the_last_minute(
             services, "t1", device, clock.now(), clock.now() + timedelta(minutes=1), rate, rng
         )
     clock.advance(60)
-    [started] = Scheduler(services.db, clock, Collecting()).tick().started
+    [started] = (
+        Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle).tick().started
+    )
     assert started.job_id == demo.job
     assert services.executor.run(started) is ExecutionStatus.WARNING
     run = client.get(f"{BASE}/job/{demo.job}/history/1", headers=admin).json()

@@ -116,7 +116,7 @@ def test_group_execution_scores_pages_and_warns(
     job_id = r.json()["jobId"]
 
     handoff = Collecting()
-    [started] = Scheduler(services.db, clock, handoff).tick().started
+    [started] = Scheduler(services.db, clock, handoff, lifecycle=services.lifecycle).tick().started
     clock.advance(2)
     assert services.executor.run(started) is ExecutionStatus.WARNING
 
@@ -186,7 +186,7 @@ def test_periodic_window_and_deleted_model(
     job_id = client.post(
         f"{BASE}/job", json=job_body(world.device, schedule), headers=admin
     ).json()["jobId"]
-    scheduler = Scheduler(services.db, clock, Collecting())
+    scheduler = Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle)
     clock.set(T0 + timedelta(minutes=2))  # the 10:01 fire is 60 s late: still on time
     started = scheduler.tick().started
     assert [s.scheduled_at for s in started] == [T0 + timedelta(minutes=1)]
@@ -264,7 +264,12 @@ def test_run_now_refuses_a_running_job(
         f"{BASE}/job", json=job_body(world.device, schedule), headers=admin
     ).json()["jobId"]
     clock.advance(60)
-    assert len(Scheduler(services.db, clock, Collecting()).tick().started) == 1
+    assert (
+        len(
+            Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle).tick().started
+        )
+        == 1
+    )
     r = client.post(f"{BASE}/job/{job_id}/run", headers=admin)
     assert r.status_code == 409
     assert r.json() == {

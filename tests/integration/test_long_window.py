@@ -6,6 +6,7 @@ window at once."""
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,9 +21,7 @@ from batchscore.execution.codec import Chunk, decode_chunk
 from batchscore.execution.executor import RENEWALS_PER_LEASE, JobExecutor
 from batchscore.execution.writer import CHUNK_ROWS
 from batchscore.runtime.pmml.engine import PmmlEngine
-from batchscore.scheduling.manual import fire_now
 from batchscore.service.container import Services
-from batchscore.store import executions as executions_repo
 from batchscore.store import inferences as inferences_repo
 from batchscore.store.db import Database
 from batchscore.store.measurements import ValueRow, insert_values
@@ -83,17 +82,15 @@ def executor(services: Services, read_chunk: timedelta) -> JobExecutor:
         services.clock,
         services.source,
         services.model_cache,
+        services.lifecycle,
         workers=1,
-        lease=services.executor.lease,
         read_chunk=read_chunk,
     )
 
 
 def run_traced(services: Services, job: Job, runner: JobExecutor) -> tuple[int, int]:
     """Execute ``job`` once with ``runner``; (execution id, peak traced bytes during the run)."""
-    execution = fire_now(
-        services.db, job, services.clock.now(), owner=runner.owner, lease=runner.lease
-    )
+    execution = services.runs.fire(job.tenant, str(job.id))
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
@@ -173,23 +170,21 @@ def test_leases_are_renewed_a_few_times_per_lease_not_per_chunk(
     job = create_job(services)
     runner = executor(services, READ_CHUNK)  # 24 slices of the 4 h window
     renewals: list[datetime] = []
-    renew_lease = executions_repo.renew_lease
+    renew = runner.lifecycle.renew
 
-    def counted(conn: Any, execution_id: int, owner: str, until: datetime) -> bool:
-        renewals.append(until)
-        return renew_lease(conn, execution_id, owner, until)
+    def counted(ids: Sequence[int]) -> set[int]:
+        renewals.append(clock.now() + runner.lease)
+        return renew(ids)
 
-    monkeypatch.setattr(executions_repo, "renew_lease", counted)
-    execution = fire_now(
-        services.db, job, services.clock.now(), owner="scheduler", lease=runner.lease
-    )
+    monkeypatch.setattr(runner.lifecycle, "renew", counted)
+    execution = services.runs.fire(job.tenant, str(job.id))
     assert runner.run(execution) is ExecutionStatus.SUCCESS
     assert renewals == [clock.now() + runner.lease]  # the clock stood still: one renewal
 
     renewals.clear()
     step = runner.lease / RENEWALS_PER_LEASE
     clock.advance(1)
-    second = fire_now(services.db, job, clock.now(), owner="scheduler", lease=runner.lease)
+    second = services.runs.fire(job.tenant, str(job.id))
     heartbeat = runner._lease_renewer(second.id)
     heartbeat()
     clock.advance(step / 2)
@@ -201,4 +196,4 @@ def test_leases_are_renewed_a_few_times_per_lease_not_per_chunk(
         owner = conn.execute(
             select(executions.c.lease_owner).where(executions.c.id == second.id)
         ).scalar_one()
-    assert owner == runner.owner
+    assert owner == runner.lifecycle.owner

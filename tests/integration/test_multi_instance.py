@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from batchscore.clock import SystemClock
@@ -29,7 +29,7 @@ from batchscore.passwords import configure_hashing
 from batchscore.service.users import add_user
 from batchscore.store.db import Database
 from batchscore.store.migrate import upgrade
-from batchscore.store.tables import executions
+from batchscore.store.tables import executions, inference_chunks
 from batchscore.testing import regression_pmml
 from tests.conftest import PG_URL
 from tests.integration.conftest import CANONICAL, SENSORS
@@ -296,17 +296,22 @@ def test_two_servers_and_a_scheduler_share_one_database(database: str, tmp_path:
         db = Database.from_url(database)
         stack.callback(db.dispose)
 
-        def slow_owner() -> str | None:
+        def slow_chunks() -> int:
             with db.read() as conn:
                 row = conn.execute(
-                    select(executions.c.lease_owner, executions.c.status).where(
+                    select(executions.c.id, executions.c.lease_owner, executions.c.status).where(
                         executions.c.job_id == slow
                     )
                 ).one()
-            assert row.status == "Running"
-            return str(row.lease_owner)
+                assert row.status == "Running"
+                assert str(row.lease_owner).startswith("serve@")  # the instance, by name
+                return int(
+                    conn.execute(
+                        select(func.count()).where(inference_chunks.c.execution_id == row.id)
+                    ).scalar_one()
+                )
 
-        wait_until(lambda: slow_owner() == "executor", "the slow execution renewing its lease")
+        wait_until(lambda: slow_chunks() > 0, "the slow execution storing its inferences")
         both.proc.send_signal(signal.SIGKILL)
         both.proc.wait(timeout=10)
         fired_before = len(history(a, p1))
@@ -336,4 +341,82 @@ def test_two_servers_and_a_scheduler_share_one_database(database: str, tmp_path:
         api.stop()
         sched.stop()
     for instance in (api, sched):
+        assert "Traceback" not in instance.log.read_text(), instance.log.read_text()[-3000:]
+
+
+def test_claimed_ahead_executions_are_invisible_until_their_instant(
+    database: str, tmp_path: Path
+) -> None:
+    """Two `serve` instances with schedulers claim a */2 job 5 s ahead (issue 16): the history
+    read from either shows only executions whose instant has passed, each with its real start
+    (never before its instant, never rewritten), while the table holds the claims ahead."""
+    with ExitStack() as stack:
+        one, two = (
+            start(
+                stack,
+                tmp_path,
+                database,
+                name,
+                "serve",
+                port=str(free_port()),
+                scheduler="true",
+                scheduler_lookahead_s="5",
+            )
+            for name in ("one", "two")
+        )
+        wait_until(lambda: one.healthy() and two.healthy(), "servers up")
+        clients = [
+            stack.enter_context(httpx.Client(base_url=i.base, auth=AUTH, timeout=10))
+            for i in (one, two)
+        ]
+        http = clients[0]
+        device = ok(
+            http.post("/inventory/managedObjects", json={"name": "d", "c8y_IsDevice": {}}), 201
+        )
+        ok(http.post(f"{BASE}/model", content=regression_pmml("Sum", SENSORS)), 201)
+        job_id = ok(
+            http.post(f"{BASE}/job", json=job("every-2s", int(device["id"]), EVERY_2S)), 201
+        )["jobId"]
+        created = datetime.now(UTC)
+        db = Database.from_url(database)
+        stack.callback(db.dispose)
+        starts: dict[int, str] = {}
+        ahead_seen = 0
+        polls = 0
+        deadline = created + timedelta(seconds=13)
+        while datetime.now(UTC) < deadline:
+            for client in clients:
+                runs = history(client, job_id)
+                answered = datetime.now(UTC)
+                with db.read() as conn:
+                    table = {
+                        int(r.number): r
+                        for r in conn.execute(
+                            select(
+                                executions.c.number,
+                                executions.c.scheduled_at,
+                                executions.c.started_at,
+                            ).where(executions.c.job_id == job_id)
+                        )
+                    }
+                shown = {r["jobExecutionNumber"] for r in runs}
+                ahead_seen += sum(
+                    1 for n, r in table.items() if r.scheduled_at > answered and n not in shown
+                )
+                for run in runs:
+                    instant = table[run["jobExecutionNumber"]].scheduled_at
+                    started = datetime.fromisoformat(run["jobExecutionStartTime"])
+                    assert instant <= answered, (run, instant)  # its instant had come
+                    assert started >= instant, (run, instant)  # started then, not before
+                    first = starts.setdefault(
+                        run["jobExecutionNumber"], run["jobExecutionStartTime"]
+                    )
+                    assert first == run["jobExecutionStartTime"]  # never rewritten
+                polls += 1
+        # a */2 job created at `created`: at most one execution per 2-s instant passed so far
+        assert len(starts) <= (datetime.now(UTC) - created).total_seconds() / 2 + 1, starts
+        assert len(starts) >= 4, starts
+        assert ahead_seen > 0  # the table did hold claims ahead of their instant meanwhile
+        assert polls > 20
+    for instance in (one, two):
         assert "Traceback" not in instance.log.read_text(), instance.log.read_text()[-3000:]

@@ -4,7 +4,6 @@ and exactly-once across several instances."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,28 +16,22 @@ from sqlalchemy import select
 from batchscore.clock import FakeClock
 from batchscore.domain.jobs import ExecutionStatus
 from batchscore.execution.executor import NO_DATA
+from batchscore.execution.instances import Heartbeat
+from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
 from batchscore.scheduling.cron import next_fire_times, parse_cron
-from batchscore.scheduling.scheduler import Scheduler, StartedExecution
+from batchscore.scheduling.scheduler import Scheduler
 from batchscore.service.background import Background
 from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.store.db import Database
 from batchscore.store.tables import executions, jobs
+from batchscore.testing import CollectingHandoff
 from tests.integration.conftest import World, periodic_job
 
 BASE = "/service/zementis"
 
 
-class Collecting:
-    """A handoff that keeps what it was given, so tests decide when executions finish."""
-
-    def __init__(self) -> None:
-        self.items: list[StartedExecution] = []
-        self.lock = threading.Lock()
-
-    def submit(self, execution: StartedExecution) -> None:
-        with self.lock:
-            self.items.append(execution)
+Collecting = CollectingHandoff
 
 
 def make_job(client: TestClient, admin: dict[str, str], world: World, **schedule: Any) -> int:
@@ -69,7 +62,7 @@ def test_periodic_job_fires_at_each_instant_with_its_window(
 ) -> None:
     job_id = make_job(client, admin, world, **every_minute())
     handoff = Collecting()
-    scheduler = Scheduler(services.db, clock, handoff)
+    scheduler = Scheduler(services.db, clock, handoff, lifecycle=services.lifecycle)
     clock.advance(30)
     assert scheduler.tick().started == ()
     clock.advance(30)
@@ -79,13 +72,12 @@ def test_periodic_job_fires_at_each_instant_with_its_window(
     assert started[0].window_from == datetime(2026, 1, 14, 12, 0, tzinfo=UTC)
     assert started[0].window_to == datetime(2026, 1, 14, 12, 1, tzinfo=UTC)
     assert scheduler.tick().started == ()  # same instant never twice
-    running = history(client, admin, job_id)
-    assert running[0]["jobExecutionStatus"] == "Running"
-    assert running[0]["isExecutionForDeviceGroup"] is True
+    assert history(client, admin, job_id) == []  # handed off, not started: not shown yet
     clock.advance(1)
     assert services.executor.run(handoff.items[0]) is ExecutionStatus.WARNING
     done = history(client, admin, job_id)
     assert done[0]["jobExecutionStatus"] == "Warning"
+    assert done[0]["isExecutionForDeviceGroup"] is True
     assert done[0]["jobExecutionStatusMessage"] == [
         NO_DATA.format(id=world.device),
         NO_DATA.format(id=world.device2),
@@ -109,7 +101,7 @@ def test_once_job_fires_once(
         dataFrom="2026-01-14T10:00:00Z",
         dataTo="2026-01-14T11:00:00Z",
     )
-    scheduler = Scheduler(services.db, clock, Collecting())
+    scheduler = Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle)
     started = scheduler.tick().started
     assert [s.job_id for s in started] == [job_id]
     assert (started[0].window_from, started[0].window_to) == (
@@ -132,7 +124,7 @@ def test_once_job_in_the_future_waits(
         dataFrom="2026-01-14T10:00:00Z",
         dataTo="2026-01-14T11:00:00Z",
     )
-    scheduler = Scheduler(services.db, clock, Collecting())
+    scheduler = Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle)
     assert len(scheduler.tick().started) == 1  # 13:00+01:00 is exactly now
 
 
@@ -156,7 +148,7 @@ def test_misfire_policies(
         dataFromPreviousNSeconds=3600,
         misfirePolicy=policy,
     )
-    scheduler = Scheduler(services.db, clock, Collecting())
+    scheduler = Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle)
     clock.advance(timedelta(hours=3, minutes=30))  # down from 12:00 to 15:30
     started = scheduler.tick().started
     assert len(started) == fires
@@ -174,7 +166,8 @@ def test_a_fire_meeting_a_running_execution_is_skipped(
     client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
 ) -> None:
     job_id = make_job(client, admin, world, **every_minute())
-    scheduler = Scheduler(services.db, clock, Collecting())
+    starting = Collecting(services.lifecycle)
+    scheduler = Scheduler(services.db, clock, starting, lifecycle=services.lifecycle)
     clock.advance(60)
     assert len(scheduler.tick().started) == 1
     clock.advance(60)
@@ -190,20 +183,91 @@ def test_deleting_a_job_stops_its_fires(
     client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
 ) -> None:
     job_id = make_job(client, admin, world, **every_minute())
-    scheduler = Scheduler(services.db, clock, Collecting())
+    scheduler = Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle)
     client.delete(f"{BASE}/job/{job_id}", headers=admin)
     clock.advance(120)
     assert scheduler.tick().claimed == 0
 
 
-def test_interrupted_execution_is_finished_and_the_job_goes_on(
+def instance(services: Services, clock: FakeClock, name: str, **kw: Any) -> Scheduler:
+    """A scheduler instance named ``name`` whose hand-off starts what it is given."""
+    life = Lifecycle(services.db, clock, owner=name, lease=kw.pop("lease", timedelta(minutes=5)))
+    return Scheduler(services.db, clock, Collecting(life), lifecycle=life, **kw)
+
+
+def beat(services: Services, clock: FakeClock, name: str) -> None:
+    Heartbeat(services.db, clock, name, "scheduler").beat()
+
+
+def test_a_dead_instances_running_execution_is_interrupted_within_its_dead_after(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    job_id = make_job(client, admin, world, **every_minute(cronExpression="0/30 * * ? * *"))
+    dead = instance(services, clock, "dead")
+    survivor = instance(services, clock, "survivor")
+    clock.advance(30)
+    assert len(dead.tick().started) == 1  # 12:00:30 starts on "dead"...
+    beat(services, clock, "dead")  # ...whose last heartbeat is at 12:00:30
+    clock.advance(15)
+    result = survivor.tick()  # silent 15 s: alive
+    assert (result.recovered, result.started) == (0, ())
+    clock.advance(15)
+    result = survivor.tick()  # 12:01:00, silent 30 s: dead; its execution ends, 12:01 fires
+    assert result.recovered == 1
+    assert [s.scheduled_at.second for s in result.started] == [0]
+    runs = history(client, admin, job_id)
+    assert [r["jobExecutionStatus"] for r in runs] == ["Failure", "Running"]
+    assert runs[0]["jobExecutionStatusMessage"] == [
+        "The execution was interrupted: the process running it stopped."
+    ]
+    # the dead instance cannot finish what it lost when it comes back
+    assert not dead.lifecycle.finish(dead.handoff.items[0], ExecutionStatus.SUCCESS, [], 0)  # type: ignore[attr-defined]
+    assert history(client, admin, job_id)[0]["jobExecutionStatus"] == "Failure"
+
+
+def test_a_dead_instances_claims_are_taken_over_and_fire_once(
     client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
 ) -> None:
     job_id = make_job(client, admin, world, **every_minute())
-    dead = Scheduler(services.db, clock, Collecting(), lease=timedelta(seconds=90))
+    dead = instance(services, clock, "dead", lookahead=timedelta(seconds=5))
+    survivor = instance(services, clock, "survivor", lookahead=timedelta(seconds=5))
+    clock.advance(56)
+    assert dead.tick().started == ()  # 12:01:00 is claimed ahead, then "dead" dies
+    beat(services, clock, "dead")
+    clock.advance(4)
+    assert survivor.tick().claimed == 0  # the instant belongs to "dead", alive for all we know
+    assert history(client, admin, job_id) == []
+    clock.advance(17)
+    result = survivor.tick()  # 12:01:17: "dead" is silent for 21 s
+    assert result.adopted == 1
+    assert [(s.number, s.scheduled_at.minute) for s in result.started] == [(1, 1)]
+    assert survivor.lifecycle.finish(result.started[0], ExecutionStatus.SUCCESS, [], 0)
+    clock.advance(43)
+    assert [(s.number, s.scheduled_at.minute) for s in survivor.tick().started] == [(2, 2)]
+    with services.db.read() as conn:
+        rows = conn.execute(
+            select(executions.c.number, executions.c.scheduled_at, executions.c.lease_owner)
+        ).all()
+    assert [(r.number, r.scheduled_at.minute, r.lease_owner) for r in rows] == [
+        (1, 1, None),  # finished
+        (2, 2, "survivor"),
+    ]
+    # "dead" comes back and hands off its old claim, which it can neither start nor skip now:
+    # the instant fired once, on the survivor.
+    assert dead.release(clock.now()) == 0
+    assert [r["jobExecutionNumber"] for r in history(client, admin, job_id)] == [1, 2]
+    assert history(client, admin, job_id)[0]["jobExecutionStatus"] == "Success"
+
+
+def test_an_expired_lease_is_the_last_resort(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    """An owner that never beat (say, a process of an older version) is recovered by lease."""
+    job_id = make_job(client, admin, world, **every_minute())
+    dead = instance(services, clock, "old", lease=timedelta(seconds=90))
     clock.advance(60)
     assert len(dead.tick().started) == 1  # its process "dies" with the execution running
-    survivor = Scheduler(services.db, clock, Collecting(), lease=timedelta(seconds=90))
+    survivor = instance(services, clock, "survivor", lease=timedelta(seconds=90))
     clock.advance(60)
     assert survivor.tick().skipped == 1  # still leased: the fire is skipped, not queued
     clock.advance(60)
@@ -260,7 +324,7 @@ def test_three_instances_fire_every_instant_exactly_once(
         pass
 
     class DyingHandoff(Collecting):
-        def submit(self, execution: StartedExecution) -> None:
+        def submit(self, execution: ClaimedExecution) -> None:
             raise Killed  # dies after committing, before handing over
 
     instances[2].handoff = DyingHandoff()
@@ -338,7 +402,9 @@ def test_retention_prunes_old_executions_and_their_inferences(
     from batchscore.store.tables import inference_chunks
 
     job_id = make_job(client, admin, world, **every_minute())
-    scheduler = Scheduler(services.db, clock, Collecting(), retention=timedelta(days=1))
+    scheduler = Scheduler(
+        services.db, clock, Collecting(), lifecycle=services.lifecycle, retention=timedelta(days=1)
+    )
     clock.advance(60)
     [first] = scheduler.tick().started
     services.executor.run(first)
@@ -367,8 +433,10 @@ def test_lookahead_creates_early_and_hands_off_on_time(
 ) -> None:
     every_second = every_minute(cronExpression="* * * ? * *", dataFromPreviousNSeconds=1)
     job_id = make_job(client, admin, world, **every_second)
-    handoff = Collecting()
-    scheduler = Scheduler(services.db, clock, handoff, lookahead=timedelta(seconds=2))
+    handoff = Collecting(services.lifecycle)
+    scheduler = Scheduler(
+        services.db, clock, handoff, lifecycle=services.lifecycle, lookahead=timedelta(seconds=2)
+    )
     first = scheduler.tick()
     assert first.started == ()  # 12:00:01 is created ahead, not handed off yet
     assert scheduler.next_release() == datetime(2026, 1, 14, 12, 0, 1, tzinfo=UTC)
@@ -399,34 +467,23 @@ def test_the_lookahead_setting_reaches_the_scheduler(
         tuned.close()
 
 
-def test_a_stopped_scheduler_hands_off_what_it_claimed_ahead(
+def test_a_stopped_scheduler_hands_back_what_it_claimed_ahead(
     client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
 ) -> None:
-    make_job(client, admin, world, **every_minute(cronExpression="* * * ? * *"))
-    handoff = Collecting()
-    scheduler = Scheduler(services.db, clock, handoff, lookahead=timedelta(seconds=2))
-    assert scheduler.tick().started == ()  # 12:00:01 is claimed ahead
-    clock.advance(1)  # its instant comes while the scheduler is stopping
-    stopped = threading.Event()
-    stopped.set()
-    scheduler.run(stopped)
-    assert [s.scheduled_at.second for s in handoff.items] == [1]
-    assert scheduler.next_release() is None
-
-
-def test_a_stop_gives_up_on_instants_beyond_the_lookahead(
-    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
-) -> None:
-    make_job(client, admin, world, **every_minute(cronExpression="* * * ? * *"))
-    scheduler = Scheduler(services.db, clock, Collecting(), lookahead=timedelta(seconds=2))
-    scheduler.tick()
-    assert scheduler.next_release() is not None
-    stopped = threading.Event()
-    stopped.set()
-    started = time.monotonic()
-    scheduler.run(stopped)  # the fake clock never reaches 12:00:01
-    assert 2 < time.monotonic() - started < 10  # waited out the lookahead, not forever
-    assert scheduler.next_release() is not None  # left to lease recovery
+    job_id = make_job(client, admin, world, **every_minute(cronExpression="* * * ? * *"))
+    stopping = instance(services, clock, "stopping", lookahead=timedelta(seconds=2))
+    other = instance(services, clock, "other", lookahead=timedelta(seconds=2))
+    assert stopping.tick().started == ()  # 12:00:01 is claimed ahead
+    assert len(stopping.hand_back_held()) == 1  # it stops: the claim goes back, unowned
+    assert stopping.next_release() is None
+    assert other.tick().adopted == 1  # taken over at once (no owner: nobody to wait for)
+    clock.advance(1)
+    [first] = other.tick().started
+    assert (first.number, first.scheduled_at.second) == (1, 1)
+    assert other.lifecycle.finish(first, ExecutionStatus.SUCCESS, [], 0)
+    clock.advance(1)
+    assert [s.scheduled_at.second for s in other.tick().started] == [2]
+    assert [r["jobExecutionNumber"] for r in history(client, admin, job_id)] == [1, 2]
 
 
 class Bounded(Collecting):
@@ -435,7 +492,7 @@ class Bounded(Collecting):
     def __init__(self, capacity: int) -> None:
         super().__init__()
         self.capacity = capacity
-        self.done: list[StartedExecution] = []
+        self.done: list[ClaimedExecution] = []
 
     def room(self) -> int | None:
         with self.lock:
@@ -472,3 +529,29 @@ def test_the_executor_reports_its_room(services: Services) -> None:
     executor = services.executor
     assert executor.backlog == 200  # the setting's default
     assert executor.room() == 200
+
+
+def test_a_claim_taken_over_late_says_so(
+    client: TestClient, admin: dict[str, str], world: World, services: Services, clock: FakeClock
+) -> None:
+    """A claim handed back when the last scheduler stopped runs when one starts again, once,
+    with a note that it is late (beyond the misfire threshold): a Warning."""
+    job_id = make_job(client, admin, world, **every_minute())
+    stopping = instance(services, clock, "stopping", lookahead=timedelta(seconds=5))
+    clock.advance(56)
+    assert stopping.tick().started == ()  # 12:01:00 claimed ahead
+    assert len(stopping.hand_back_held()) == 1  # and handed back: the cluster stops
+    clock.advance(timedelta(hours=2))  # down for two hours
+    later = Scheduler(
+        services.db, clock, Collecting(), lifecycle=services.lifecycle, lookahead=timedelta(0)
+    )
+    result = later.tick()
+    assert result.adopted == 1
+    numbers = sorted((s.number, s.scheduled_at.hour, s.scheduled_at.minute) for s in result.started)
+    assert numbers[0] == (1, 12, 1)  # the claim, run once
+    claim = next(s for s in result.started if s.number == 1)
+    assert claim.messages[-1].endswith("s late (taken over from a stopped instance).")
+    assert services.executor.run(claim) is ExecutionStatus.WARNING
+    assert history(client, admin, job_id)[0]["jobExecutionStatusMessage"][0].startswith(
+        "The execution for 2026-01-14T12:01:00Z started 7"
+    )

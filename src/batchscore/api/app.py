@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from batchscore import __version__, web
-from batchscore.api import health, inventory, jobs, measurements, models, schedule
+from batchscore.api import health, inventory, jobs, measurements, metrics, models, schedule
 from batchscore.api.deps import READ, require
 from batchscore.api.drain import BodyDrainMiddleware
 from batchscore.api.errors import install_error_handlers
@@ -22,6 +22,7 @@ from batchscore.api.job_documents import JobDocuments
 from batchscore.api.middleware import RequestIdMiddleware
 from batchscore.api.schemas import JobIn
 from batchscore.domain.roles import Principal
+from batchscore.service.background import Background
 from batchscore.service.container import Services
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -32,8 +33,11 @@ Machine Learning Engine (Zementis). Authenticate with HTTP Basic: `tenant/user:p
 `user:password`."""
 
 
-def create_app(svc: Services, lifespan: Lifespan | None = None) -> FastAPI:
-    """Build the ASGI app around already-wired services."""
+def create_app(
+    svc: Services, lifespan: Lifespan | None = None, background: Background | None = None
+) -> FastAPI:
+    """Build the ASGI app around already-wired services; ``background`` (the process's
+    scheduler loop, if it runs one) is what ``/health/ready`` reports on."""
     app = FastAPI(
         lifespan=lifespan,
         title="batchscore",
@@ -44,13 +48,14 @@ def create_app(svc: Services, lifespan: Lifespan | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.services = svc
+    app.state.background = background
     app.state.job_documents = JobDocuments()
     app.state.inference_pages = InferencePages()
     app.state.fresh_responses = FreshResponses(svc.db.change_stamp)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyDrainMiddleware)  # outermost: it sees every answer, the 500s too
-    for module in (health, jobs, models, schedule, inventory, measurements, web):
+    for module in (health, metrics, jobs, models, schedule, inventory, measurements, web):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -31,7 +30,6 @@ from batchscore.api.schemas import (
     JobStatusOut,
 )
 from batchscore.domain.roles import Principal
-from batchscore.scheduling.manual import fire_now
 
 router = APIRouter(prefix="/service/zementis", tags=["jobs"], responses=ZEMENTIS_ERRORS)
 
@@ -186,17 +184,7 @@ def job_inferences_csv(
     responses={409: {"model": ErrorsBody, "description": "The job is already running."}},
 )
 def run_job(jobId: str, request: Request, principal: Principal = require(ADMIN)) -> JSONResponse:
-    svc = services(request)
-    job = svc.jobs.get(principal.tenant, jobId)
-    started = fire_now(
-        svc.db,
-        job,
-        svc.clock.now(),
-        owner="api",
-        lease=timedelta(seconds=svc.settings.lease_s),
-    )
-    svc.executor.submit(started)
-    run = svc.jobs.execution(principal.tenant, jobId, str(started.number))
+    run = services(request).runs.run_now(principal.tenant, jobId)
     return JSONResponse(execution_json(run.job_id, run), status_code=201)
 
 

@@ -1,5 +1,6 @@
 """ASGI middleware: a request id on every request, its log lines and its response; internal
-errors answered here, so that no exception reaches the server.
+errors answered here, so that no exception reaches the server; the request's latency by route
+template for ``/metrics``.
 
 An exception that escaped to uvicorn would make it close the connection even after the 500 was
 sent, and the client's next request on that keep-alive connection would meet a reset. So the
@@ -17,6 +18,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from batchscore import metrics
 from batchscore.api.errors import internal_error
 from batchscore.logs import request_id_var
 
@@ -72,11 +74,15 @@ class RequestIdMiddleware:
             if not status:
                 await internal_error(request_id)(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            # The route's template (/job/{jobId}), never the raw path: bounded label values.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            metrics.HTTP_LATENCY.labels(scope["method"], route, str(status)).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "%s %s %s",
                     scope["method"],
                     scope["path"],
                     status,
-                    extra={"durationMs": round((time.perf_counter() - started) * 1000, 2)},
+                    extra={"durationMs": round(elapsed * 1000, 2)},
                 )

@@ -3,17 +3,20 @@
 ``batchscore serve`` migrates the database, creates the first admin and the demo content once,
 then uvicorn starts the processes; each builds its services from the environment and runs its
 own scheduler loop and executor, the same as several ``serve`` instances on one database (the
-claims make every fire happen exactly once whichever process claims it).
+claims make every fire happen exactly once whichever process claims it). On SIGTERM uvicorn
+stops every process, and each stops its background as a single `serve` does.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
-from batchscore import heap
+from batchscore import heap, metrics
 from batchscore.api.app import create_app
 from batchscore.clock import SystemClock
 from batchscore.logs import configure_logging
@@ -37,8 +40,10 @@ def worker_app() -> FastAPI:
         try:
             yield
         finally:
-            background.stop()
+            # The stop waits up to the grace period for running executions: off the loop.
+            await run_in_threadpool(background.stop)
             services.close()
             services.db.dispose()
+            metrics.process_exited(os.getpid())
 
-    return create_app(services, lifespan=lifespan)
+    return create_app(services, lifespan=lifespan, background=background)

@@ -1,12 +1,14 @@
 """Executions on a Dask distributed cluster (``BATCHSCORE_EXECUTOR=dask://host:port``, §3.6).
 
 The owning instance keeps the execution (lease, inference chunks, status); its partitions run
-as Dask tasks. A worker opens the database by URL, reads its devices through the embedded
-source, compiles the model once per (tenant, sha256) in a worker-wide cache (the bytes are
+as Dask tasks. A worker opens the database by URL, reads its devices through the instance's
+configured source (the embedded store, or the Cumulocity tenant whose settings come with the
+task), compiles the model once per (tenant, sha256) in a worker-wide cache (the bytes are
 read only on a miss, never shipped with each task), scores the whole partition and returns it.
 The owner stores a partition only once its whole result has arrived, in partition order, so
 a retried partition (its worker died) never mixes with a partial attempt. Dask keeps no
-durable state: the execution row and its lease stay the truth.
+durable state: the execution row and its lease stay the truth. A lost scheduler fails the
+executions that used it with a message saying so (never "internal error").
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import CancelledError
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import uuid4
 
-import dask.config
 from distributed import Client, Future, KilledWorker
-from distributed.cli import dask_worker
+from distributed.comm.core import CommClosedError
 
 from batchscore.domain.inventory import ManagedObject
 from batchscore.errors import BatchscoreError
@@ -40,15 +41,16 @@ from batchscore.execution.partitions import (
 )
 from batchscore.execution.runner import PartitionFailed
 from batchscore.runtime.registry import ModelCache
+from batchscore.sources.cumulocity import CumulocitySettings, CumulocitySource
 from batchscore.sources.embedded import EmbeddedSource
+from batchscore.sources.source import MeasurementSource
 from batchscore.store.db import Database
 
 log = logging.getLogger(__name__)
 
 SCHEME = "dask://"
-# Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which cost 28 % on an
-# IsolationForest workload (design §3.6); None leaves glibc's own (dynamic) threshold.
-MALLOC_OVERRIDE = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+LOST = (OSError, CommClosedError, TimeoutError)
+"""What a call to a Dask scheduler that went away raises."""
 
 
 def scheduler_address(executor: str) -> str:
@@ -60,11 +62,15 @@ def scheduler_address(executor: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PartitionTask:
-    """One Dask task: a partition of an execution and the database its worker reads."""
+    """One Dask task: a partition of an execution, the database its worker reads, and the
+    Cumulocity tenant it reads measurements from (None: the database's embedded store)."""
 
     work: PartitionWork
     partition: Partition
-    database_url: str
+    # Not in the printed form: Dask logs a failed task with its arguments, and the URL and the
+    # tenant's settings carry passwords.
+    database_url: str = field(repr=False)
+    cumulocity: CumulocitySettings | None = field(default=None, repr=False)
 
 
 Task = Callable[[PartitionTask], PartitionResult]
@@ -83,11 +89,13 @@ class DaskRunner:
         heartbeat_s: float = 1.0,
         connect_timeout_s: float = 10.0,
         no_workers_s: float = 120.0,
+        cumulocity: CumulocitySettings | None = None,
         task: Task | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.address = address
         self.database_url = database_url
+        self.cumulocity = cumulocity
         self.partition_devices = partition_devices
         self.retries = retries
         self.heartbeat_s = heartbeat_s
@@ -102,7 +110,11 @@ class DaskRunner:
     def split(self, devices: Sequence[int]) -> list[Partition]:
         size = self.partition_devices
         if size is None:
-            slots = sum(self._connect().nthreads().values())
+            client = self._connect()
+            try:
+                slots = sum(client.nthreads().values())
+            except LOST as exc:
+                raise self._unreachable(exc) from None
             size = partition_size(len(devices), slots)
         return split_devices(devices, size)
 
@@ -113,16 +125,21 @@ class DaskRunner:
             return
         client = self._connect()
         attempt = uuid4().hex[:8]  # a re-run of the same execution never reuses a key
-        futures = [
-            client.submit(
-                self.task,
-                PartitionTask(work, partition, self.database_url),
-                key=f"batchscore-{work.execution_id}-{partition.index}-{attempt}",
-                retries=self.retries,
-                pure=False,
-            )
-            for partition in partitions
-        ]
+        futures: list[Future[PartitionResult]] = []
+        try:
+            for partition in partitions:
+                futures.append(
+                    client.submit(
+                        self.task,
+                        PartitionTask(work, partition, self.database_url, self.cumulocity),
+                        key=f"batchscore-{work.execution_id}-{partition.index}-{attempt}",
+                        retries=self.retries,
+                        pure=False,
+                    )
+                )
+        except LOST as exc:
+            self._cancel(client, futures)
+            raise self._unreachable(exc) from None
         try:
             for partition, future in zip(partitions, futures, strict=True):
                 result = self._result(client, future, partition, len(partitions), sink)
@@ -148,11 +165,13 @@ class DaskRunner:
                 self._client = Client(
                     self.address, set_as_default=False, timeout=self.connect_timeout_s
                 )
-            except (OSError, TimeoutError) as exc:
-                raise PartitionFailed(
-                    f"The Dask scheduler at {self.address} is not reachable: {exc}"
-                ) from None
+            except LOST as exc:
+                raise self._unreachable(exc) from None
             return self._client
+
+    def _unreachable(self, exc: BaseException) -> PartitionFailed:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return PartitionFailed(f"The Dask scheduler at {self.address} is not reachable: {reason}")
 
     def _result(
         self,
@@ -234,11 +253,26 @@ _DATABASES_LOCK = threading.Lock()
 def score_partition_task(task: PartitionTask) -> PartitionResult:
     """The Dask task: score one whole partition on a worker and return it."""
     db = _database(task.database_url)
-    source = EmbeddedSource(db, _TargetsResolvedByOwner())
+    source = _source(db, task.cumulocity)
     model = compile_model(db, _MODELS, task.work.model)
     sink = CollectingSink()
     reports = score_partition(task.work, task.partition.devices, source, model, sink)
     return PartitionResult(task.partition.index, tuple(sink.pieces), tuple(reports))
+
+
+_TENANTS: dict[CumulocitySettings, CumulocitySource] = {}
+
+
+def _source(db: Database, cumulocity: CumulocitySettings | None) -> MeasurementSource:
+    """The source the owning instance reads through: its Cumulocity tenant (one connection
+    pool per worker process, kept) or the embedded store of ``db``."""
+    if cumulocity is None:
+        return EmbeddedSource(db, _TargetsResolvedByOwner())
+    with _DATABASES_LOCK:
+        source = _TENANTS.get(cumulocity)
+        if source is None:
+            source = _TENANTS[cumulocity] = CumulocitySource.from_settings(cumulocity)
+        return source
 
 
 def _database(url: str) -> Database:
@@ -260,30 +294,3 @@ class _TargetsResolvedByOwner:
 
     def devices_below(self, tenant: str, target: ManagedObject) -> list[int]:
         raise NotImplementedError("targets are resolved by the owning instance")
-
-
-def how_to_run(address: str) -> str:
-    """The commands of a Dask deployment for ``address`` (printed by `batchscore worker`)."""
-    host, _, port = address.removeprefix("tcp://").rpartition(":")
-    return "\n".join(
-        [
-            f"Executions of BATCHSCORE_EXECUTOR=dask://{host}:{port} run on the Dask cluster:",
-            f"  scheduler (once):     dask scheduler --host {host} --port {port}",
-            "  workers (per machine; each needs batchscore installed and the database",
-            "  reachable at the BATCHSCORE_DATABASE_URL of the instances):",
-            f"                        batchscore worker --nworkers 2        # or: dask worker "
-            f"tcp://{host}:{port} --nthreads 1",
-            "  API/scheduler instances: BATCHSCORE_EXECUTOR=dask://... batchscore serve | "
-            "batchscore scheduler",
-        ]
-    )
-
-
-def start_worker(address: str, args: Sequence[str]) -> None:
-    """Run ``dask worker`` connected to ``address`` in this process, with batchscore's worker
-    settings (one thread per process unless ``args`` say otherwise, no malloc-trim override)."""
-    argv = [address, *args]
-    if not any(a == "--nthreads" or a.startswith("--nthreads=") for a in args):
-        argv += ["--nthreads", "1"]
-    with dask.config.set(MALLOC_OVERRIDE):
-        dask_worker.main(args=argv, prog_name="batchscore worker", standalone_mode=True)

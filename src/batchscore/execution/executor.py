@@ -1,35 +1,39 @@
-"""The executor: runs a started execution end to end (design §3.3).
+"""The executor: runs the executions this instance holds, end to end (design §3.3).
 
 Resolve the target's devices, cut them into partitions, have a ``PartitionRunner`` score them
 (in-process, or on a Dask cluster), store the scored records as inference chunks in device
-order, and finish the execution with its status, messages and duration. Implements the
-scheduler's ``ExecutionHandoff``.
+order, and finish the execution with its status, messages and duration. Every state change
+goes through the ``Lifecycle``. Implements the scheduler's ``ExecutionHandoff``.
+
+Executions wait in a queue for one of ``workers`` daemon threads. A stop hands the queue back
+at once, gives running executions a grace period, then stops them between two read chunks and
+hands them back too (they run again elsewhere); a daemon thread stuck in a call never keeps the
+process from exiting.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
+from batchscore import metrics
+from batchscore.backoff import Backoff
 from batchscore.clock import Clock
 from batchscore.domain.jobs import ExecutionStatus, Job, MeasurementPath
-from batchscore.errors import ModelError, NotFound, SourceError
+from batchscore.errors import ModelError, NotFound, SourceError, StorageFull, StoreUnavailable
+from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
 from batchscore.execution.models import resolve_model
 from batchscore.execution.partitions import DeviceReport, PartitionWork, ScoredPiece
 from batchscore.execution.runner import InlineRunner, PartitionFailed, PartitionRunner
 from batchscore.execution.writer import ChunkWriter
 from batchscore.runtime.registry import ModelCache
-from batchscore.scheduling.scheduler import StartedExecution
 from batchscore.sources.source import MeasurementSource
-from batchscore.store import executions as executions_repo
-from batchscore.store import inferences as inferences_repo
 from batchscore.store import jobs as jobs_repo
 from batchscore.store.db import Database
 
@@ -42,10 +46,24 @@ NO_DATA = (
 RENEWALS_PER_LEASE = 10
 """A running execution renews its lease this many times per lease length."""
 INTERNAL = "The execution failed with an internal error; the service log has the details."
+DISK_FULL = (
+    "The execution stopped: the database ran out of disk space while storing its inferences "
+    "({records} records were stored). Free disk space and run the job again."
+)
+STORE_DOWN = (
+    "The execution stopped: the database was not reachable for {seconds:g} s while it stored "
+    "its inferences ({records} records were stored)."
+)
+UNWIND_S = 5.0
+"""After the grace period, how long stopped executions get to reach a point where they stop."""
 
 
 class Abandoned(Exception):
     """The execution disappeared (its job was deleted) or was taken over; stop quietly."""
+
+
+class Stopping(Exception):
+    """This instance stops and the grace period is over; the execution is handed back."""
 
 
 @dataclass
@@ -53,6 +71,7 @@ class Outcome:
     status: ExecutionStatus = ExecutionStatus.SUCCESS
     messages: list[str] = field(default_factory=list)
     records: int = 0
+    score_s: float = 0.0
 
     def fail(self, message: str) -> Outcome:
         self.status = ExecutionStatus.FAILURE
@@ -66,6 +85,8 @@ class Outcome:
 
     def report(self, device: DeviceReport) -> None:
         """Note what happened to one device, in device order."""
+        metrics.SOURCE_READ.observe(device.read_s)
+        self.score_s += device.score_s
         if device.error is not None:
             self.warn(f"The device {device.device} could not be read: {device.error}")
         elif not device.scored:
@@ -83,8 +104,8 @@ class Outcome:
 
 
 class JobExecutor:
-    """Runs executions on a bounded pool of threads (``workers``); each execution's partitions
-    are scored by ``runner`` (in-process by default)."""
+    """Runs executions on ``workers`` threads; each execution's partitions are scored by
+    ``runner`` (in-process by default)."""
 
     def __init__(
         self,
@@ -92,31 +113,49 @@ class JobExecutor:
         clock: Clock,
         source: MeasurementSource,
         models: ModelCache,
+        lifecycle: Lifecycle,
         *,
         workers: int = 2,
-        lease: timedelta = timedelta(minutes=5),
-        owner: str = "executor",
         read_chunk: timedelta = timedelta(hours=6),
         runner: PartitionRunner | None = None,
         backlog: int | None = None,
+        store_down_s: float = 60.0,
     ) -> None:
         self.db = db
         self.clock = clock
         self.source = source
         self.models = models
-        self.lease = lease
-        self.owner = owner
+        self.lifecycle = lifecycle
+        self.workers = workers
         self.read_chunk = read_chunk
         self.runner: PartitionRunner = runner or InlineRunner(db, source, models)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="execution")
         self.backlog = backlog
-        self._taken = 0  # submitted and not finished
-        self._taken_lock = threading.Lock()
+        self.store_down_s = store_down_s
+        self._queue: deque[ClaimedExecution] = deque()
+        self._running: dict[int, ClaimedExecution] = {}
+        self._stopped_early: list[int] = []  # ran into the end of the grace period
+        self._cond = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._closing = False
+        self._stopped = False
+        self._cancel = threading.Event()
 
-    def submit(self, execution: StartedExecution) -> None:
-        with self._taken_lock:
-            self._taken += 1
-        self._pool.submit(self.run, execution).add_done_callback(self._finished)
+    @property
+    def lease(self) -> timedelta:
+        return self.lifecycle.lease
+
+    # --- the queue ----------------------------------------------------------------------
+
+    def submit(self, execution: ClaimedExecution) -> None:
+        """Queue ``execution``; once stopping, it is handed back at once instead."""
+        with self._cond:
+            if not self._closing:
+                self._queue.append(execution)
+                metrics.QUEUED.inc()
+                self._start_threads()
+                self._cond.notify()
+                return
+        self.lifecycle.hand_back([execution.id])
 
     def room(self) -> int | None:
         """How many more executions to take on now: ``backlog`` less those queued or running
@@ -124,43 +163,168 @@ class JobExecutor:
         share a database share the executions of one instant instead of one taking them all."""
         if self.backlog is None:
             return None
-        with self._taken_lock:
-            return max(self.backlog - self._taken, 0)
+        with self._cond:
+            return max(self.backlog - len(self._queue) - len(self._running), 0)
 
-    def _finished(self, _: object) -> None:
-        with self._taken_lock:
-            self._taken -= 1
+    def queued_ids(self) -> list[int]:
+        with self._cond:
+            return [e.id for e in self._queue]
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+    def running_ids(self) -> list[int]:
+        with self._cond:
+            return list(self._running)
+
+    def renew_queued(self) -> None:
+        """Renew the leases of the queued executions (called by the heartbeat); one that is
+        not this instance's any more is dropped from the queue."""
+        ids = self.queued_ids()
+        if not ids:
+            return
+        kept = self.lifecycle.renew(ids)
+        if len(kept) < len(ids):
+            with self._cond:
+                lost = [e for e in self._queue if e.id in ids and e.id not in kept]
+                for execution in lost:
+                    self._queue.remove(execution)
+                    metrics.QUEUED.dec()
+
+    def _start_threads(self) -> None:
+        while len(self._threads) < self.workers:
+            thread = threading.Thread(
+                target=self._work, name=f"execution-{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                execution = self._queue.popleft()
+                metrics.QUEUED.dec()
+                self._running[execution.id] = execution
+                metrics.RUNNING.inc()
+            try:
+                self.run(execution)
+            except Stopping:
+                with self._cond:
+                    self._stopped_early.append(execution.id)
+            except BaseException:  # never lose a thread: the execution stays held, see stop()
+                log.exception("execution %s of job %s broke its thread", execution.id,
+                              execution.job_id)  # fmt: skip
+            finally:
+                with self._cond:
+                    self._running.pop(execution.id, None)
+                    metrics.RUNNING.dec()
+                    self._cond.notify_all()
+
+    # --- stopping -------------------------------------------------------------------------
+
+    def stop(self, grace: float) -> None:
+        """Stop taking work: hand the queue back now, let running executions finish within
+        ``grace`` seconds, then stop and hand back those still running."""
+        with self._cond:
+            self._closing = self._stopped = True
+            queued = [e.id for e in self._queue]
+            for _ in range(len(self._queue)):
+                metrics.QUEUED.dec()
+            self._queue.clear()
+            self._cond.notify_all()
+        self._hand_back(queued)
+        with self._cond:
+            finished = self._cond.wait_for(lambda: not self._running, timeout=grace)
+        if not finished:
+            log.warning(
+                "stopping: %d executions still running after the %g s grace period are "
+                "stopped and handed back", len(self.running_ids()), grace,
+            )  # fmt: skip
+            self._cancel.set()
+            with self._cond:
+                self._cond.wait_for(lambda: not self._running, timeout=UNWIND_S)
+        with self._cond:
+            rest = [*self._stopped_early, *self._running]
+            self._stopped_early.clear()
+        self._hand_back(rest)
         self.runner.close()
 
+    def _hand_back(self, ids: list[int]) -> None:
+        try:
+            self.lifecycle.hand_back(ids)
+        except Exception as exc:  # still held: taken over once this instance is silent
+            log.warning("could not hand back executions %s: %s", ids[:20], exc)
+
+    def shutdown(self) -> None:
+        """Let every queued and running execution finish, then release the runner (tests and
+        one-off commands; a process that stops on a signal uses ``stop``)."""
+        with self._cond:
+            if self._stopped:
+                return
+            self._closing = self._stopped = True
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: not self._queue and not self._running)
+        self.runner.close()
+
+    # --- one execution ----------------------------------------------------------------------
+
     def run(
-        self, execution: StartedExecution, progress: Callable[[int], None] | None = None
+        self, execution: ClaimedExecution, progress: Callable[[int], None] | None = None
     ) -> ExecutionStatus | None:
-        """Run one execution to its end; returns its status (None if it was abandoned).
-        ``progress`` is told the number of records stored so far, after each chunk."""
+        """Run one held execution to its end; returns its status (None if it was not this
+        instance's to run or finish). ``progress`` is told the records stored so far."""
+        if not self._start(execution):
+            return None
+        began = time.monotonic()
         try:
             outcome = self._run(execution, progress)
         except Abandoned:
             return None
+        except StoreUnavailable as exc:
+            log.warning("execution %s of job %s: %s", execution.number, execution.job_id, exc)
+            outcome = Outcome(messages=list(execution.messages)).fail(
+                f"The execution failed: {exc}"
+            )
+        except Stopping:
+            raise
         except Exception:  # never a stack trace in the execution's messages
             log.exception("execution %s of job %s failed", execution.number, execution.job_id)
             outcome = Outcome(messages=list(execution.messages)).fail(INTERNAL)
-        with self.db.write() as conn:
-            executions_repo.finish_execution(
-                conn, execution.id, outcome.status, outcome.messages, self.clock.now(),
-                outcome.records,
-            )  # fmt: skip
+        ran = time.monotonic() - began
+        finished = self.lifecycle.finish(
+            execution, outcome.status, outcome.messages, outcome.records,
+            ran_s=ran, give_up=self._cancel,
+        )  # fmt: skip
+        if not finished:
+            if self._cancel.is_set():
+                raise Stopping
+            return None
+        metrics.RECORDS.inc(outcome.records)
+        if outcome.records and outcome.score_s > 0:
+            metrics.SCORING_SECONDS.inc(outcome.score_s)
+            metrics.SCORING_RATE.observe(outcome.records / outcome.score_s)
         return outcome.status
 
-    def _run(self, execution: StartedExecution, progress: Callable[[int], None] | None) -> Outcome:
+    def _start(self, execution: ClaimedExecution) -> bool:
+        """Stamp the start, retrying while the database fails (the claim stays held and its
+        lease renewed meanwhile); False if the execution is not this instance's."""
+        backoff = Backoff(f"starting execution {execution.id}", log)
+        while True:
+            try:
+                started = self.lifecycle.start(execution)
+            except Exception as exc:
+                if self._cancel.wait(backoff.failed(exc)):
+                    raise Stopping from None
+                continue
+            backoff.succeeded()
+            return started
+
+    def _run(self, execution: ClaimedExecution, progress: Callable[[int], None] | None) -> Outcome:
         outcome = Outcome(messages=list(execution.messages))
         if execution.messages:  # a late (misfired) fire is worth a Warning
             outcome.status = ExecutionStatus.WARNING
-        with self.db.write() as conn:
-            if not executions_repo.mark_started(conn, execution.id, self.clock.now()):
-                raise Abandoned
+        with self.db.read() as conn:
             job = jobs_repo.get_job(conn, execution.tenant, execution.job_id)
         if job is None:
             raise Abandoned
@@ -207,46 +371,92 @@ class JobExecutor:
                     for report in reports:
                         failed += report.error is not None
                         outcome.report(report)
+            writer.flush()
         except ModelError as exc:
             return outcome.fail(" ".join(exc.messages))
         except PartitionFailed as exc:
-            writer.flush()
-            outcome.records = writer.total
+            outcome.records = self._flush_partial(writer)
             return outcome.fail(str(exc))
-        writer.flush()
+        except StorageFull:
+            outcome.records = writer.written
+            return outcome.fail(DISK_FULL.format(records=writer.written))
+        except _StoreDown as exc:
+            outcome.records = writer.written
+            return outcome.fail(STORE_DOWN.format(seconds=exc.seconds, records=writer.written))
         outcome.records = writer.total
         if failed == len(devices):
             outcome.fail("No device could be read; nothing was scored.")
         return outcome
 
-    def _store_chunk(
-        self, execution_id: int, seq: int, device: int, start: int, count: int, payload: bytes
-    ) -> None:
+    @staticmethod
+    def _flush_partial(writer: ChunkWriter) -> int:
+        """Store what the partitions before a failed one scored (best effort)."""
         try:
-            with self.db.write() as conn:
-                inferences_repo.insert_chunk(conn, execution_id, seq, device, start, count, payload)
-        except IntegrityError:
-            raise Abandoned from None  # the execution was deleted with its job
+            writer.flush()
+        except (StorageFull, _StoreDown):
+            return writer.written
+        return writer.total
+
+    def _store_chunk(
+        self,
+        execution_id: int,
+        seq: int,
+        device: int,
+        start: int,
+        count: int,
+        payload: bytes,
+    ) -> None:
+        """Write one chunk, retrying while the database is unreachable (up to
+        ``store_down_s``); a full disk fails the execution at once."""
+        backoff = Backoff(f"storing inferences of execution {execution_id}", log)
+        down_since: float | None = None
+        while True:
+            if self._cancel.is_set():
+                raise Stopping
+            try:
+                stored = self.lifecycle.write_chunk(
+                    execution_id, seq, device, start, count, payload
+                )
+            except StoreUnavailable as exc:
+                down_since = down_since or time.monotonic()
+                if time.monotonic() - down_since >= self.store_down_s:
+                    raise _StoreDown(self.store_down_s) from exc
+                self._cancel.wait(backoff.failed(exc))
+                continue
+            if not stored:
+                raise Abandoned  # finished by others (taken for dead) or deleted with its job
+            backoff.succeeded()
+            return
 
     def _lease_renewer(self, execution_id: int) -> Callable[[], None]:
         """The heartbeat of one execution: renews its lease at the first call, then whenever
-        a tenth of the lease has passed. Heartbeats come between read chunks, often hundreds a
-        second, and each renewal is a write transaction."""
+        a tenth of the lease has passed; stops the execution when it was taken over or the
+        instance stops. A renewal that fails is tried again at the next call."""
         renewed: datetime | None = None
 
         def renew() -> None:
             nonlocal renewed
+            if self._cancel.is_set():
+                raise Stopping
             now = self.clock.now()
             if renewed is not None and now - renewed < self.lease / RENEWALS_PER_LEASE:
                 return
-            with self.db.write() as conn:
-                if not executions_repo.renew_lease(
-                    conn, execution_id, self.owner, now + self.lease
-                ):
-                    raise Abandoned
+            try:
+                held = self.lifecycle.renew([execution_id])
+            except Exception as exc:
+                log.warning("renewing the lease of execution %s failed: %s", execution_id, exc)
+                return
+            if not held:
+                raise Abandoned
             renewed = now
 
         return renew
+
+
+class _StoreDown(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 @dataclass

@@ -11,6 +11,7 @@ partition and returns it to the owning instance (design §3.6).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,6 +73,10 @@ class DeviceReport:
     invalid: int = 0
     error: str | None = None
     infinite: int = 0
+    read_s: float = 0.0
+    """Seconds spent reading the device's window from the source."""
+    score_s: float = 0.0
+    """Seconds the model spent scoring its records."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,24 +154,36 @@ def score_partition(
     reports: list[DeviceReport] = []
     for device in devices:
         scored = invalid = infinite = 0
+        read_s = score_s = 0.0
         try:
-            chunks = source.read(
-                work.tenant, device, paths, work.window_from, work.window_to, work.read_chunk
+            chunks = iter(
+                source.read(
+                    work.tenant, device, paths, work.window_from, work.window_to, work.read_chunk
+                )
             )
-            for chunk in chunks:
+            while True:
+                began = time.perf_counter()
+                chunk = next(chunks, None)
+                read_s += time.perf_counter() - began
+                if chunk is None:
+                    break
                 records = align_records(chunk.series, mapping)
                 if len(records):
+                    began = time.perf_counter()
                     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
                         outputs = model.score(records.columns)  # ±inf is counted below
+                    score_s += time.perf_counter() - began
                     invalid += count_refused(outputs)
                     infinite += sum(count_infinite(v) for v in outputs.values())
                     sink.add(ScoredPiece(device, records.times_ns, outputs))
                     scored += len(records)
                 sink.heartbeat()
         except SourceError as exc:
-            reports.append(DeviceReport(device, scored, invalid, str(exc), infinite))
+            reports.append(
+                DeviceReport(device, scored, invalid, str(exc), infinite, read_s, score_s)
+            )
             continue
-        reports.append(DeviceReport(device, scored, invalid, infinite=infinite))
+        reports.append(DeviceReport(device, scored, invalid, None, infinite, read_s, score_s))
     return reports
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from batchscore.domain.jobs import Frequency, JobSchedule
 from batchscore.scheduling.cron import CronExpression, DstPolicy, next_fire_time, parse_cron
+from batchscore.scheduling.cron_parse import FIRST_YEAR
 
 
 @lru_cache(maxsize=4096)
@@ -47,3 +48,18 @@ def _next_fire(cron: str, zone: str, policy: str, after: datetime) -> datetime |
     )
     # UTC: aware datetimes of one ZoneInfo compare by wall time, ignoring fold.
     return found.astimezone(UTC) if found is not None else None
+
+
+def never_fires(
+    expression: CronExpression, zone: ZoneInfo, now: datetime, policy: DstPolicy
+) -> str | None:
+    """Why ``expression`` can never fire after ``now`` in ``zone`` (as Quartz refuses such a
+    trigger: "will never fire"), or None when it fires again."""
+    if next_fire_time(expression, zone, now, policy) is not None:
+        return None
+    this_year = now.astimezone(zone).year
+    if expression.years >> (this_year - FIRST_YEAR) == 0:
+        reason = "its year field lies in the past"
+    else:
+        reason = "no date from now until the end of 2099 matches its fields"
+    return f"cronExpression '{expression.text[:80]}' will never fire: {reason}."

@@ -7,7 +7,7 @@ from datetime import datetime
 from batchscore.domain.timefmt import in_supported_range, parse_instant
 from batchscore.errors import Invalid
 from batchscore.scheduling.cron import DstPolicy, next_fire_times
-from batchscore.scheduling.fire_times import cached_cron
+from batchscore.scheduling.fire_times import cached_cron, never_fires
 from batchscore.scheduling.schedules import zone_or_none
 
 MAX_COUNT = 1000
@@ -44,4 +44,7 @@ def preview_fire_times(
         raise Invalid.collect(errors)
     assert expression is not None
     assert zone is not None
+    reason = never_fires(expression, zone, now, dst)
+    if reason is not None:
+        raise Invalid(reason)
     return [t.isoformat() for t in next_fire_times(expression, zone, after, count, dst)]

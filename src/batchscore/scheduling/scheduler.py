@@ -1,8 +1,10 @@
 """The claim loop: fires due jobs exactly once per scheduled instant, on any number of instances.
 
-Each tick reads the clock once, claims due jobs in one write transaction, inserts one execution
-per (job, scheduled instant) under a unique key, advances ``next_fire_at``, and after commit
-hands the started executions to the executor.
+Each tick reads the clock once, takes over what dead instances left (``Lifecycle.recover``),
+claims due jobs in one write transaction (an execution per (job, scheduled instant) under a
+unique key, ``next_fire_at`` advanced), possibly ahead of their instant (the lookahead), and
+hands each execution to the executor when its instant comes. The loop survives every error:
+it logs, backs off and goes on (design §3.7).
 """
 
 from __future__ import annotations
@@ -12,13 +14,21 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
+from batchscore import metrics
+from batchscore.backoff import Backoff
 from batchscore.clock import Clock
-from batchscore.domain.jobs import ExecutionStatus, JobSchedule
+from batchscore.domain.jobs import JobSchedule
 from batchscore.domain.timefmt import format_instant
+from batchscore.execution.lifecycle import (
+    ClaimedExecution,
+    ExecutionHandoff,
+    Fire,
+    HasRoom,
+    Lifecycle,
+)
 from batchscore.scheduling.fires import FirePlan, plan_fire, window_for
 from batchscore.scheduling.schedules import schedule_from_stored
 from batchscore.store import executions as repo
@@ -28,40 +38,14 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class StartedExecution:
-    """An execution the scheduler created in state Running, ready to be run."""
-
-    id: int
-    job_id: int
-    tenant: str
-    number: int
-    scheduled_at: datetime
-    window_from: datetime | None
-    window_to: datetime | None
-    messages: tuple[str, ...]
-
-
-class ExecutionHandoff(Protocol):
-    """Receives executions the scheduler started. Must not block the scheduler for long:
-    queue the work and return. The execution row is the truth; if the handoff is lost, the
-    lease expires and the execution is finished as interrupted."""
-
-    def submit(self, execution: StartedExecution) -> None: ...
-
-
-@runtime_checkable
-class HasRoom(Protocol):
-    """A handoff that says how many more executions it takes on now (None: no limit)."""
-
-    def room(self) -> int | None: ...
-
-
-@dataclass(frozen=True, slots=True)
 class TickResult:
-    started: tuple[StartedExecution, ...]
+    started: tuple[ClaimedExecution, ...]
     skipped: int
     claimed: int
     recovered: int
+    """Started executions of dead instances finished as interrupted."""
+    adopted: int = 0
+    """Claims of dead instances taken over, to run here."""
 
 
 class Scheduler:
@@ -74,6 +58,7 @@ class Scheduler:
         handoff: ExecutionHandoff,
         *,
         owner: str | None = None,
+        lifecycle: Lifecycle | None = None,
         misfire_threshold: timedelta = timedelta(seconds=60),
         lease: timedelta = timedelta(minutes=5),
         batch_size: int = 1000,
@@ -83,38 +68,65 @@ class Scheduler:
         self.db = db
         self.clock = clock
         self.handoff = handoff
-        self.owner = owner or f"scheduler-{uuid.uuid4().hex[:8]}"
+        if lifecycle is None:
+            lifecycle = Lifecycle(
+                db, clock, owner=owner or f"scheduler-{uuid.uuid4().hex[:8]}", lease=lease
+            )
+        self.lifecycle = lifecycle
+        self.owner = lifecycle.owner
         self.misfire_threshold = misfire_threshold
-        self.lease = lease
         self.batch_size = batch_size
         self.retention = retention
         self.lookahead = lookahead
         self._last_prune: datetime | None = None
-        # Executions created ahead of their instant, handed off when it arrives.
-        self._pending: list[tuple[datetime, int, StartedExecution]] = []
+        # Executions created ahead of their instant (or taken over), handed off when it comes.
+        self._pending: list[tuple[datetime, int, ClaimedExecution]] = []
         self._pending_lock = threading.Lock()
+        self.last_tick: float | None = None
+        """``time.monotonic()`` of the last tick that succeeded (readiness)."""
 
     def tick(self) -> TickResult:
-        """Claim and fire every job due within the lookahead (in batches), hand off what is
-        due, recover expired leases. ``started`` lists the executions handed off now."""
+        """Take over what dead instances left, claim and fire every job due within the
+        lookahead (in batches), hand off what is due. ``started`` lists the executions handed
+        off now. Raises on a database error; what was done before it stays done."""
         now = self.clock.now()
-        recovered = self.recover_interrupted(now)
+        recovery = self.lifecycle.recover(now, self._claim_limit())
+        self._hold([self._late(e, now) for e in recovery.adopted])
         self.prune(now)
-        started: list[StartedExecution] = []
+        started: list[ClaimedExecution] = []
         skipped = claimed = 0
         while True:
             limit = self._claim_limit()
             created, batch_claimed = self._fire_batch(now, limit) if limit > 0 else ([], 0)
             claimed += batch_claimed
-            with self._pending_lock:
-                for execution in created:
-                    heapq.heappush(self._pending, (execution.scheduled_at, execution.id, execution))
+            self._hold(created)
             handed, batch_skipped = self._release(now)
             started += handed
             skipped += batch_skipped
             if batch_claimed < limit or limit <= 0:
                 break
-        return TickResult(tuple(started), skipped, claimed, recovered)
+        self.last_tick = time.monotonic()
+        metrics.LAST_TICK.set(time.time())
+        return TickResult(
+            tuple(started), skipped, claimed, recovery.interrupted, len(recovery.adopted)
+        )
+
+    def _late(self, execution: ClaimedExecution, now: datetime) -> ClaimedExecution:
+        """A claim taken over later than the misfire threshold (its instance stopped, nobody
+        ran it for a while) runs with a note saying so, which makes it a Warning."""
+        late = now - execution.scheduled_at
+        if late <= self.misfire_threshold:
+            return execution
+        note = (
+            f"The execution for {format_instant(execution.scheduled_at)} started "
+            f"{int(late.total_seconds())} s late (taken over from a stopped instance)."
+        )
+        return replace(execution, messages=(*execution.messages, note))
+
+    def _hold(self, executions: tuple[ClaimedExecution, ...] | list[ClaimedExecution]) -> None:
+        with self._pending_lock:
+            for execution in executions:
+                heapq.heappush(self._pending, (execution.scheduled_at, execution.id, execution))
 
     def _claim_limit(self) -> int:
         """At most a batch, and no more than the handoff has room for beyond what this
@@ -130,131 +142,63 @@ class Scheduler:
         """Hand off the created executions whose scheduled instant has come."""
         return len(self._release(now)[0])
 
-    def _release(self, now: datetime) -> tuple[list[StartedExecution], int]:
-        ready: list[StartedExecution] = []
+    def _release(self, now: datetime) -> tuple[list[ClaimedExecution], int]:
+        ready: list[ClaimedExecution] = []
         with self._pending_lock:
             while self._pending and self._pending[0][0] <= now:
                 ready.append(heapq.heappop(self._pending)[2])
         if not ready:
             return [], 0
-        done = 0  # ``ready[:done]`` are dealt with; the rest go back to pending on an error
-        try:
-            # One execution of a job at a time, decided at the fire instant: a fire that meets
-            # a still-running execution of its job is recorded as skipped, never queued.
-            with self.db.read() as conn:
-                busy = repo.running_job_ids(
-                    conn,
-                    [e.job_id for e in ready],
-                    exclude=[e.id for e in ready],
-                    scheduled_by=now,
-                )
-            ready.sort(key=lambda e: e.job_id not in busy)  # skipped first, then handed off
-            for execution in ready:
-                if execution.job_id not in busy:
-                    break
-                message = (
-                    f"The execution for {format_instant(execution.scheduled_at)} was skipped "
-                    "because the previous execution of this job was still running."
-                )
-                # One short transaction per execution, locking rows in the order an executor's
-                # finish does (execution, job, tenant): finishing several in one transaction
-                # deadlocks against executors finishing those jobs' running executions.
-                with self.db.write() as conn:
-                    repo.finish_execution(
-                        conn, execution.id, ExecutionStatus.WARNING,
-                        [*execution.messages, message], now,
-                    )  # fmt: skip
-                done += 1
-        except BaseException:
-            with self._pending_lock:  # not lost: released again at the next tick
-                for execution in ready[done:]:
-                    heapq.heappush(self._pending, (execution.scheduled_at, execution.id, execution))
-            raise
-        handed = ready[done:]
-        for execution in handed:
-            self.handoff.submit(execution)
-        return handed, done
+        done = self.lifecycle.hand_off(ready, now, self.handoff)
+        self._hold(done.left)  # not lost: released again at the next attempt
+        if done.error is not None:
+            raise done.error
+        return list(done.handed), done.skipped
 
     def next_release(self) -> datetime | None:
         with self._pending_lock:
             return self._pending[0][0] if self._pending else None
 
-    def _fire_batch(self, now: datetime, limit: int) -> tuple[list[StartedExecution], int]:
+    def held_ids(self) -> list[int]:
+        """Executions this scheduler holds and has not handed off yet."""
+        with self._pending_lock:
+            return [entry[1] for entry in self._pending]
+
+    def renew_held(self) -> None:
+        """Renew the leases of the executions held for later (called by the heartbeat); one
+        that is not this instance's any more (taken over meanwhile) is dropped."""
+        ids = self.held_ids()
+        if not ids:
+            return
+        kept = self.lifecycle.renew(ids)
+        if len(kept) < len(ids):
+            with self._pending_lock:
+                self._pending = [e for e in self._pending if e[1] in kept or e[1] not in ids]
+                heapq.heapify(self._pending)
+
+    def hand_back_held(self) -> list[int]:
+        """Give up what was claimed and not handed off (this instance stops)."""
+        with self._pending_lock:
+            ids = [entry[1] for entry in self._pending]
+            self._pending.clear()
+        return self.lifecycle.hand_back(ids)
+
+    def _fire_batch(self, now: datetime, limit: int) -> tuple[list[ClaimedExecution], int]:
         with self.db.write() as conn:
             # Claiming ahead (lookahead) lets a large batch be written before its instant.
             due = repo.claim_due_jobs(conn, now + self.lookahead, limit)
-            rows: list[repo.NewExecution] = []
+            fires: list[Fire] = []
             advances: list[tuple[int, datetime, datetime | None, int]] = []
             for job in due:
                 schedule = schedule_from_stored(job.schedule)
                 plan = plan_fire(schedule, job.next_fire_at, now, self.misfire_threshold)
                 fired = plan.instant is not None
                 if fired:
-                    number = job.execution_count + 1
-                    rows.append(self._execution_row(job, schedule, plan, number, now))
+                    fires.append(_fire(job, schedule, plan, job.execution_count + 1))
                 advances.append((job.id, job.next_fire_at, plan.next_fire_at, int(fired)))
-            ids = repo.insert_executions(conn, rows)
+            created = self.lifecycle.create(conn, fires, now)
             repo.advance_jobs(conn, advances)
-        created = [
-            StartedExecution(
-                id=ids[(r.job_id, r.number)],
-                job_id=r.job_id,
-                tenant=r.tenant,
-                number=r.number,
-                scheduled_at=r.scheduled_at,
-                window_from=r.window_from,
-                window_to=r.window_to,
-                messages=tuple(r.messages),
-            )
-            for r in rows
-            if (r.job_id, r.number) in ids
-        ]
         return created, len(due)
-
-    def _execution_row(
-        self,
-        job: repo.DueJob,
-        schedule: JobSchedule,
-        plan: FirePlan,
-        number: int,
-        now: datetime,
-    ) -> repo.NewExecution:
-        assert plan.instant is not None
-        messages: list[str] = []
-        if plan.skipped_since is not None:
-            messages.append(
-                f"Fire times from {format_instant(plan.skipped_since)} until "
-                f"{format_instant(plan.instant)} were missed; fired once for the latest."
-            )
-        if plan.late_by is not None:
-            messages.append(
-                f"The execution for {format_instant(plan.instant)} started "
-                f"{int(plan.late_by.total_seconds())} s late (misfire)."
-            )
-        window_from, window_to = window_for(schedule, plan.instant)
-        return repo.NewExecution(
-            job.id, job.tenant, number, plan.instant, window_from, window_to,
-            ExecutionStatus.RUNNING, messages, now,
-            lease_owner=self.owner, lease_until=now + self.lease, is_group=job.is_group,
-        )  # fmt: skip
-
-    def recover_interrupted(self, now: datetime) -> int:
-        """Finish as Failure every running execution whose lease expired (its process died)."""
-        with self.db.read() as conn:
-            expired = repo.expired_leases(conn, now)
-        recovered = 0
-        for execution_id in expired:
-            # One transaction each, in the lock order of an executor's finish (see
-            # ``_release``); one finished meanwhile is left alone (``finish_execution`` checks).
-            with self.db.write() as conn:
-                recovered += repo.finish_execution(
-                    conn,
-                    execution_id,
-                    ExecutionStatus.FAILURE,
-                    ["The execution was interrupted: the process running it stopped."],
-                    now,
-                )
-        return recovered
 
     def prune(self, now: datetime) -> int:
         """Delete executions older than the retention period, at most once an hour."""
@@ -273,33 +217,46 @@ class Scheduler:
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Tick every ``interval`` seconds until ``stop`` is set, waking early to hand off
-        executions created ahead of their instant."""
+        executions created ahead of their instant. No error ends the loop: a failed tick or
+        hand-off is logged and retried after a growing pause (at most 10 s)."""
+        backoff = Backoff("the scheduler tick", log, first=interval, cap=max(10.0, interval))
         next_tick = 0.0
         while not stop.is_set():
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + interval
-                try:
+            try:
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + interval
                     self.tick()
-                except Exception:  # keep the loop alive through transient database errors
-                    log.exception("scheduler tick failed")
-            else:
-                self.release(self.clock.now())
+                else:
+                    self.release(self.clock.now())
+            except Exception as exc:
+                metrics.LOOP_ERRORS.labels("scheduler").inc()
+                next_tick = time.monotonic() + backoff.failed(exc)
+                stop.wait(max(next_tick - time.monotonic(), 0.001))
+                continue
+            backoff.succeeded()
             wait = next_tick - time.monotonic()
             upcoming = self.next_release()
             if upcoming is not None:
                 wait = min(wait, (upcoming - self.clock.now()).total_seconds())
             stop.wait(max(wait, 0.001))
-        self._drain()
 
-    def _drain(self) -> None:
-        """Hand off the executions claimed ahead on their instants (at most ``lookahead``
-        away) after a stop: they belong to this instance, and a graceful stop loses no fire."""
-        deadline = time.monotonic() + self.lookahead.total_seconds() + 1.0
-        pause = threading.Event()
-        while (upcoming := self.next_release()) is not None and time.monotonic() < deadline:
-            pause.wait(min(max((upcoming - self.clock.now()).total_seconds(), 0.0), 0.5))
-            try:
-                self.release(self.clock.now())
-            except Exception:  # their leases expire and recovery ends them as interrupted
-                log.exception("handing off executions claimed ahead failed")
-                return
+
+def _fire(job: repo.DueJob, schedule: JobSchedule, plan: FirePlan, number: int) -> Fire:
+    """The execution of one due job's fire: its window and, for a late fire, why."""
+    assert plan.instant is not None
+    messages: list[str] = []
+    if plan.skipped_since is not None:
+        messages.append(
+            f"Fire times from {format_instant(plan.skipped_since)} until "
+            f"{format_instant(plan.instant)} were missed; fired once for the latest."
+        )
+    if plan.late_by is not None:
+        messages.append(
+            f"The execution for {format_instant(plan.instant)} started "
+            f"{int(plan.late_by.total_seconds())} s late (misfire)."
+        )
+    window_from, window_to = window_for(schedule, plan.instant)
+    return Fire(
+        job.id, job.tenant, number, plan.instant, window_from, window_to, tuple(messages),
+        job.is_group,
+    )  # fmt: skip

@@ -19,7 +19,7 @@ from batchscore.domain.jobs import (
 from batchscore.domain.timefmt import in_supported_range, parse_instant
 from batchscore.errors import CronError, Invalid
 from batchscore.scheduling.cron import DstPolicy
-from batchscore.scheduling.fire_times import cached_cron
+from batchscore.scheduling.fire_times import cached_cron, never_fires
 
 E = TypeVar("E", MisfirePolicy, DstPolicy)
 
@@ -53,8 +53,11 @@ def zone_or_none(name: str) -> ZoneInfo | None:
         return None
 
 
-def parse_schedule(value: Any, errors: list[str]) -> JobSchedule | None:
-    """Validate a jobSchedule object, appending every problem to ``errors``."""
+def parse_schedule(
+    value: Any, errors: list[str], now: datetime | None = None
+) -> JobSchedule | None:
+    """Validate a jobSchedule object, appending every problem to ``errors``. With ``now`` (a
+    new schedule), a cron expression that can never fire after ``now`` is a problem too."""
     if not isinstance(value, dict):
         errors.append("jobSchedule is required and must be an object.")
         return None
@@ -74,7 +77,17 @@ def parse_schedule(value: Any, errors: list[str]) -> JobSchedule | None:
         if value.get(extra) is not None:
             sent[extra] = value[extra]
     if frequency is Frequency.PERIODIC:
-        return _periodic(value, sent, misfire, dst, errors)
+        schedule = _periodic(value, sent, misfire, dst, errors)
+        if schedule is not None and now is not None:
+            assert schedule.cron_expression is not None
+            assert schedule.time_zone is not None
+            reason = never_fires(
+                cached_cron(schedule.cron_expression), ZoneInfo(schedule.time_zone), now, dst
+            )
+            if reason is not None:
+                errors.append(reason)
+                return None
+        return schedule
     return _once(value, sent, misfire, dst, errors)
 
 

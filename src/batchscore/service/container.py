@@ -8,6 +8,8 @@ from datetime import timedelta
 from batchscore.clock import Clock, SystemClock
 from batchscore.execution.backends import partition_runner
 from batchscore.execution.executor import JobExecutor
+from batchscore.execution.instances import Heartbeat, new_instance_id
+from batchscore.execution.lifecycle import Lifecycle
 from batchscore.passwords import configure_hashing
 from batchscore.runtime.parallel import ScoringPool, default_threads
 from batchscore.runtime.registry import ModelCache
@@ -18,6 +20,7 @@ from batchscore.service.inventory import InventoryService
 from batchscore.service.jobs import JobService
 from batchscore.service.measurements import MeasurementService
 from batchscore.service.models import ModelService
+from batchscore.service.runs import RunService
 from batchscore.settings import Settings
 from batchscore.sources.cumulocity import CumulocitySettings, CumulocitySource
 from batchscore.sources.embedded import EmbeddedSource
@@ -40,6 +43,9 @@ class Services:
     executor: JobExecutor
     inferences: InferenceService
     apply: ApplyService
+    lifecycle: Lifecycle
+    heartbeat: Heartbeat
+    runs: RunService
 
     def close(self) -> None:
         """Stop the executor's threads and release the source's connections."""
@@ -49,7 +55,11 @@ class Services:
             self.model_cache.pool.close()
 
     @classmethod
-    def build(cls, settings: Settings, db: Database, clock: Clock | None = None) -> Services:
+    def build(
+        cls, settings: Settings, db: Database, clock: Clock | None = None, kind: str = "serve"
+    ) -> Services:
+        """Wire the services of one process; ``kind`` names it among the instances (`serve`,
+        `scheduler`, `cli`)."""
         clock = clock or SystemClock()
         configure_hashing(settings.password_profile)
         limiter = FailureLimiter(settings.login_failures_allowed, settings.login_failure_window_s)
@@ -58,18 +68,33 @@ class Services:
         cache = ModelCache(pool=scoring)
         source = make_source(settings, db, inventory)
         jobs = JobService(db, clock, source if settings.source == "cumulocity" else None)
+        instance = new_instance_id(kind)
+        lifecycle = Lifecycle(
+            db,
+            clock,
+            owner=instance,
+            lease=timedelta(seconds=settings.lease_s),
+            dead_after=timedelta(seconds=settings.instance_dead_s),
+        )
         executor = JobExecutor(
             db,
             clock,
             source,
             cache,
+            lifecycle,
             workers=settings.workers,
-            lease=timedelta(seconds=settings.lease_s),
             runner=partition_runner(
-                settings.executor, settings.database_url, settings.dask_no_workers_s
+                settings.executor,
+                settings.database_url,
+                settings.dask_no_workers_s,
+                worker_source(settings),
             ),
             backlog=settings.executor_backlog,
         )
+        heartbeat = Heartbeat(
+            db, clock, instance, kind, every=timedelta(seconds=settings.heartbeat_s)
+        )
+        heartbeat.also(executor.renew_queued)
         models = ModelService(db, clock, settings.max_model_bytes)
         return cls(
             settings=settings,
@@ -85,6 +110,9 @@ class Services:
             executor=executor,
             inferences=InferenceService(db, jobs),
             apply=ApplyService(models, cache),
+            lifecycle=lifecycle,
+            heartbeat=heartbeat,
+            runs=RunService(clock, jobs, lifecycle, executor),
         )
 
 
@@ -93,3 +121,11 @@ def make_source(settings: Settings, db: Database, inventory: InventoryService) -
     if settings.source == "cumulocity":
         return CumulocitySource.from_settings(CumulocitySettings.from_env())
     return EmbeddedSource(db, inventory)
+
+
+def worker_source(settings: Settings) -> CumulocitySettings | None:
+    """What Dask workers read through: the tenant of ``BATCHSCORE_SOURCE=cumulocity`` (its
+    settings go with each task), or None for the embedded store (the database URL does)."""
+    if settings.executor != "local" and settings.source == "cumulocity":
+        return CumulocitySettings.from_env()
+    return None

@@ -6,6 +6,7 @@ service, which has the store.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from batchscore.domain import names
@@ -19,8 +20,9 @@ MAX_MAPPINGS = 1000
 MAX_PATH = 512
 
 
-def parse_job_request(body: Any) -> JobSpec:
-    """Validate the JSON body of POST /job; raise Invalid listing every problem found."""
+def parse_job_request(body: Any, now: datetime | None = None) -> JobSpec:
+    """Validate the JSON body of POST /job; raise Invalid listing every problem found. With
+    ``now``, a cron expression that never fires after it is one of them."""
     if not isinstance(body, dict):
         raise Invalid("The request body must be a JSON object.")
     errors: list[str] = []
@@ -29,7 +31,7 @@ def parse_job_request(body: Any) -> JobSpec:
     model = _text(body, "associatedModel", errors, required=True, limit=MAX_NAME)
     target = _target_id(body.get("associatedGroupOrDeviceId"), errors)
     canonical, sent = _mappings(body.get("modelToDeviceMappings"), errors)
-    schedule = parse_schedule(body.get("jobSchedule"), errors)
+    schedule = parse_schedule(body.get("jobSchedule"), errors, now)
     if errors or schedule is None or target is None:
         raise Invalid.collect(errors or ["The request body is invalid."])
     return JobSpec(

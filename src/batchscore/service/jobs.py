@@ -50,8 +50,8 @@ class JobService:
         self.remote_source = remote_source
 
     def create(self, tenant: str, body: Any) -> Job:
-        spec = parse_job_request(body)
         now = self.clock.now()
+        spec = parse_job_request(body, now)
         if self.remote_source is not None:
             try:
                 self.remote_source.devices_below(tenant, spec.target_id)

@@ -97,10 +97,22 @@ def _translated() -> Iterator[None]:
 
 def _looks_unreachable(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
-    return any(
-        marker in text
-        for marker in ("connection refused", "could not connect", "server closed", "terminating")
-    )
+    return any(marker in text for marker in _UNREACHABLE)
+
+
+_UNREACHABLE = (
+    "connection refused",
+    "connection reset",
+    "connection failed",
+    "connection is closed",
+    "could not connect",
+    "server closed",
+    "terminating",
+    "broken pipe",
+    "timeout expired",
+    "consuming input failed",
+)
+"""What psycopg says when the server, or the network to it, went away."""
 
 
 def _looks_full(exc: OperationalError) -> bool:

@@ -51,4 +51,12 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # connect_timeout: a database that does not answer (a cut network) fails a connection
+    # attempt after 10 s instead of hanging the thread that asked for it.
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 10},
+    )

@@ -1,4 +1,5 @@
-"""SQL of the scheduler and the executors: claiming due jobs, creating and finishing executions.
+"""SQL of the scheduler and the executors: claiming due jobs, creating and finishing executions
+(who holds an unfinished execution is ``leases``).
 
 Every statement takes ``now`` from the caller (never SQL ``NOW()``), so a fake clock moves
 time the same way on every backend.
@@ -41,7 +42,7 @@ class NewExecution:
     window_to: datetime | None
     status: ExecutionStatus
     messages: list[str]
-    started_at: datetime
+    started_at: datetime | None
     ended_at: datetime | None = None
     duration_ms: int | None = None
     lease_owner: str | None = None
@@ -187,23 +188,30 @@ def finish_execution(
     messages: Sequence[str],
     ended_at: datetime,
     record_count: int = 0,
+    *,
+    owner: str | None = None,
 ) -> bool:
-    """Finish a running execution and roll its status up to its job; False if not running."""
-    row = conn.execute(
-        select(executions.c.job_id, executions.c.started_at).where(
-            executions.c.id == execution_id,
-            executions.c.status == ExecutionStatus.RUNNING.value,
-        )
-    ).first()
+    """Finish an unfinished execution (held by ``owner``, when given) and roll its status up to
+    its job; False if it is finished, gone or held by another instance. One that never started
+    (a skipped fire) gets its end as its start."""
+    query = select(executions.c.job_id, executions.c.started_at).where(
+        executions.c.id == execution_id,
+        executions.c.status == ExecutionStatus.RUNNING.value,
+    )
+    if owner is not None:
+        query = query.where(executions.c.lease_owner == owner)
+    row = conn.execute(query).first()
     if row is None:
         return False
-    duration = max(0, int((ended_at - row.started_at).total_seconds() * 1000))
+    started = row.started_at or ended_at
+    duration = max(0, int((ended_at - started).total_seconds() * 1000))
     conn.execute(
         update(executions)
         .where(executions.c.id == execution_id)
         .values(
             status=status.value,
             messages=list(messages),
+            started_at=started,
             ended_at=ended_at,
             duration_ms=duration,
             lease_owner=None,
@@ -222,44 +230,6 @@ def update_job_status(conn: Connection, job_id: int, status: ExecutionStatus, ms
         .values(last_status=status.value, last_duration_ms=ms)
     )
     bump_jobs_version(conn, job_id=job_id)
-
-
-def mark_started(conn: Connection, execution_id: int, now: datetime) -> bool:
-    """Stamp the real start of a running execution; False if it is gone or not running."""
-    result = conn.execute(
-        update(executions)
-        .where(
-            executions.c.id == execution_id,
-            executions.c.status == ExecutionStatus.RUNNING.value,
-        )
-        .values(started_at=now)
-    )
-    return bool(result.rowcount)
-
-
-def expired_leases(conn: Connection, now: datetime, limit: int = 1000) -> list[int]:
-    rows = conn.execute(
-        select(executions.c.id)
-        .where(
-            executions.c.status == ExecutionStatus.RUNNING.value,
-            executions.c.lease_until < now,
-        )
-        .order_by(executions.c.id)
-        .limit(limit)
-    )
-    return [int(r.id) for r in rows]
-
-
-def renew_lease(conn: Connection, execution_id: int, owner: str, until: datetime) -> bool:
-    result = conn.execute(
-        update(executions)
-        .where(
-            executions.c.id == execution_id,
-            executions.c.status == ExecutionStatus.RUNNING.value,
-        )
-        .values(lease_owner=owner, lease_until=until)
-    )
-    return bool(result.rowcount)
 
 
 def count_executions(conn: Connection) -> int:

@@ -180,15 +180,27 @@ def bump_jobs_version(
     conn.execute(update(tenants).where(where).values(jobs_version=tenants.c.jobs_version + 1))
 
 
+STARTED = executions.c.started_at.is_not(None)
+"""What history, status and counts show: executions that started (or were finished without
+starting, as a skipped fire). One claimed ahead of its instant, or queued, has no start yet and
+stays invisible, so every answer is a function of the database alone (cacheable) and a start
+time is never rewritten."""
+
+
 def list_executions(conn: Connection, job_id: int) -> list[Execution]:
+    """A job's executions that have started, by number (see :data:`STARTED`)."""
     rows = conn.execute(
-        select(executions).where(executions.c.job_id == job_id).order_by(executions.c.number)
+        select(executions)
+        .where(executions.c.job_id == job_id, STARTED)
+        .order_by(executions.c.number)
     )
     return [_execution(r) for r in rows]
 
 
 def get_execution(conn: Connection, job_id: int, number: int) -> Execution | None:
     row = conn.execute(
-        select(executions).where(executions.c.job_id == job_id, executions.c.number == number)
+        select(executions).where(
+            executions.c.job_id == job_id, executions.c.number == number, STARTED
+        )
     ).first()
     return _execution(row) if row is not None else None

@@ -192,6 +192,21 @@ executions = Table(
     Index(None, "status", "lease_until"),
 )
 
+# One row per live process that owns executions (`serve`, `scheduler`, `job run`), so that
+# instances can tell a crashed one from a slow one: each beats every few seconds, and one
+# silent for longer than the dead-after setting is taken for dead (its executions taken over).
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("heartbeat_at", UtcDateTime(), nullable=False),
+    Index(None, "heartbeat_at"),
+)
+
 inference_chunks = Table(
     "inference_chunks",
     metadata,

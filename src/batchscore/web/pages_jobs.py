@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,7 +14,6 @@ from batchscore.api.deps import services
 from batchscore.domain.inventory import ManagedObject
 from batchscore.domain.jobs import Execution, Job
 from batchscore.errors import Invalid
-from batchscore.scheduling.manual import fire_now
 from batchscore.scheduling.preview import preview_fire_times
 from batchscore.store import inventory as inventory_repo
 from batchscore.web.console import ConsoleRoute, ConsoleUser, CurrentUser, checked_form, page
@@ -164,16 +163,7 @@ async def run_job(job_id: str, request: Request, user: ConsoleUser = CurrentUser
     svc = services(request)
 
     def fire() -> int:
-        job = svc.jobs.get(user.principal.tenant, job_id)
-        started = fire_now(
-            svc.db,
-            job,
-            svc.clock.now(),
-            owner="console",
-            lease=timedelta(seconds=svc.settings.lease_s),
-        )
-        svc.executor.submit(started)
-        return started.number
+        return svc.runs.run_now(user.principal.tenant, job_id).number
 
     number = await run_in_threadpool(fire)
     return RedirectResponse(f"/jobs/{job_id}/executions/{number}", status_code=303)
