@@ -84,7 +84,9 @@ def test_infinite_outputs_read_as_null_with_a_warning(
     r = client.post(f"{BASE}/job", json=job, headers=admin)
     assert r.status_code == 201, r.text
     job_id = r.json()["jobId"]
-    [started] = Scheduler(services.db, clock, Collecting()).tick().started
+    [started] = (
+        Scheduler(services.db, clock, Collecting(), lifecycle=services.lifecycle).tick().started
+    )
     assert services.executor.run(started) is ExecutionStatus.WARNING
 
     run = client.get(f"{BASE}/job/{job_id}/history/1", headers=admin).json()
