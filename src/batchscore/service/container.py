@@ -15,6 +15,7 @@ from batchscore.service.apply import ApplyService
 from batchscore.service.auth import Authenticator, FailureLimiter
 from batchscore.service.inferences import InferenceService
 from batchscore.service.inventory import InventoryService
+from batchscore.service.job_views import JobViews
 from batchscore.service.jobs import JobService
 from batchscore.service.measurements import MeasurementService
 from batchscore.service.models import ModelService
@@ -40,6 +41,7 @@ class Services:
     executor: JobExecutor
     inferences: InferenceService
     apply: ApplyService
+    job_views: JobViews
 
     def close(self) -> None:
         """Stop the executor's threads and release the source's connections."""
@@ -85,6 +87,7 @@ class Services:
             executor=executor,
             inferences=InferenceService(db, jobs),
             apply=ApplyService(models, cache),
+            job_views=JobViews(db, clock, jobs),
         )
 
 
