@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -12,10 +11,8 @@ import numpy.typing as npt
 from batchscore.domain.inventory import ManagedObject
 from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job
 from batchscore.domain.models import StoredModel
-from batchscore.domain.timefmt import format_instant, format_millis_z
+from batchscore.domain.timefmt import format_instant, format_instant_ns, format_millis_z
 from batchscore.execution.codec import Chunk
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def encode(content: Any) -> bytes:
@@ -131,8 +128,3 @@ def json_values(values: npt.NDArray[Any]) -> list[Any]:
     if values.dtype == np.float64:
         return [None if v != v else v for v in values.tolist()]
     return list(values.tolist())
-
-
-def format_instant_ns(ns: int) -> str:
-    """Epoch nanoseconds as ISO-8601 UTC with milliseconds: ``2026-01-14T12:00:01.250Z``."""
-    return format_millis_z(EPOCH + timedelta(microseconds=ns // 1000))
