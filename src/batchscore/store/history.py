@@ -14,31 +14,57 @@ from sqlalchemy import Connection, and_, func, select
 
 from batchscore.domain.jobs import Execution, ExecutionStatus
 from batchscore.store.jobs import execution_from_row
-from batchscore.store.tables import executions
+from batchscore.store.tables import executions, jobs
 
 
 def latest_executions(
     conn: Connection, job_ids: Iterable[int], now: datetime, *, finished: bool = False
 ) -> dict[int, Execution]:
-    """The newest visible execution of each job (the newest finished one with ``finished``)."""
+    """The newest visible execution of each job (the newest finished one with ``finished``).
+
+    One index seek per job on (job_id, scheduled_at), however long the histories are.
+    """
     ids = sorted(set(job_ids))
     found: dict[int, Execution] = {}
     for start in range(0, len(ids), 500):
-        batch = ids[start : start + 500]
-        newest = select(executions.c.job_id, func.max(executions.c.number).label("number")).where(
-            executions.c.job_id.in_(batch), executions.c.scheduled_at <= now
+        newest = (
+            select(executions.c.id)
+            .where(executions.c.job_id == jobs.c.id, executions.c.scheduled_at <= now)
+            .order_by(executions.c.scheduled_at.desc())
+            .limit(1)
+            .scalar_subquery()
         )
-        if finished:
-            newest = newest.where(executions.c.status != ExecutionStatus.RUNNING.value)
-        last = newest.group_by(executions.c.job_id).subquery()
-        rows = conn.execute(
-            select(executions).join(
-                last,
-                and_(executions.c.job_id == last.c.job_id, executions.c.number == last.c.number),
-            )
-        )
-        found.update((int(r.job_id), execution_from_row(r)) for r in rows)
+        chosen = conn.execute(
+            select(newest).where(jobs.c.id.in_(ids[start : start + 500]))
+        ).scalars()
+        wanted = [int(i) for i in chosen if i is not None]
+        if wanted:
+            rows = conn.execute(select(executions).where(executions.c.id.in_(wanted)))
+            found.update((int(r.job_id), execution_from_row(r)) for r in rows)
+    if finished:
+        # A job runs one execution at a time: the finished one is the newest or next to it.
+        for job_id, run in list(found.items()):
+            if not run.status.finished:
+                before = _newest_before(conn, job_id, run.scheduled_at)
+                if before is None:
+                    del found[job_id]
+                else:
+                    found[job_id] = before
     return found
+
+
+def _newest_before(conn: Connection, job_id: int, instant: datetime) -> Execution | None:
+    row = conn.execute(
+        select(executions)
+        .where(
+            executions.c.job_id == job_id,
+            executions.c.scheduled_at < instant,
+            executions.c.status != ExecutionStatus.RUNNING.value,
+        )
+        .order_by(executions.c.scheduled_at.desc())
+        .limit(1)
+    ).first()
+    return execution_from_row(row) if row is not None else None
 
 
 def count_by_status(conn: Connection, job_id: int, now: datetime) -> dict[ExecutionStatus, int]:
@@ -76,9 +102,15 @@ def neighbours(
     """The numbers of the visible executions just before and just after ``number``."""
     visible = and_(executions.c.job_id == job_id, executions.c.scheduled_at <= now)
     before = conn.execute(
-        select(func.max(executions.c.number)).where(visible, executions.c.number < number)
+        select(executions.c.number)
+        .where(visible, executions.c.number < number)
+        .order_by(executions.c.number.desc())
+        .limit(1)
     ).scalar()
     after = conn.execute(
-        select(func.min(executions.c.number)).where(visible, executions.c.number > number)
+        select(executions.c.number)
+        .where(visible, executions.c.number > number)
+        .order_by(executions.c.number)
+        .limit(1)
     ).scalar()
     return (int(before) if before is not None else None, int(after) if after is not None else None)

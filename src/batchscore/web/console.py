@@ -19,6 +19,7 @@ from batchscore.api.errors import status_of
 from batchscore.domain.roles import Principal, Role
 from batchscore.errors import BatchscoreError, Forbidden
 from batchscore.store import users as users_repo
+from batchscore.web.deps import viewer_zone
 from batchscore.web.session import (
     COOKIE,
     MAX_AGE_S,
@@ -122,6 +123,7 @@ def page(
             "user": user,
             "csrf_token": user.session.csrf if user else "",
             "path": request.url.path,
+            "viewer_zone": viewer_zone(request),
             **context,
         },
     )
