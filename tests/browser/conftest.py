@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -267,6 +268,25 @@ def audit(page: Page, state: str) -> None:
     ]
     width = page.viewport_size["width"] if page.viewport_size else 0
     assert not found, f"axe, {state} at {width}px:\n" + "\n".join(found)
+
+
+# 2026-01-14 17:30:00 CET, or 2026-01-14 17:30:00.250 CEST: the console's one format.
+ABSOLUTE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})? \S+$")
+RELATIVE = re.compile(r"^(\d+ (s|min|h|d) ago|in \d+ (s|min|h|d))$")
+VIEWER = re.compile(r" CES?T$")  # Europe/Berlin, the browser's zone in these tests
+
+
+def times_are_one_format_in_the_viewers_zone(page: Page, selector: str = "main time") -> int:
+    """Every time the selector finds reads as the console's format in the viewer's zone (a
+    relative time has that in its title); returns how many there are."""
+    found = page.locator(selector).evaluate_all(
+        "ts => ts.map(t => [t.textContent.trim(), t.getAttribute('title') || ''])"
+    )
+    for text, title in found:
+        shown = title if RELATIVE.match(text) else text
+        assert ABSOLUTE.match(shown), (text, title)
+        assert VIEWER.search(shown), (text, title)
+    return len(found)
 
 
 def overflow(page: Page) -> int:

@@ -10,12 +10,29 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import HOUR_JOB, audit, shoot, sign_in
+from tests.browser.conftest import (
+    ABSOLUTE,
+    HOUR_JOB,
+    VIEWER,
+    audit,
+    shoot,
+    sign_in,
+    times_are_one_format_in_the_viewers_zone,
+)
 from tests.integration.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
 
 SENDING = ["Demo pump 1", "Demo pump 2", "Demo pump 3"]
+# The canvas colour at the centre of the chart's first outlier mark, as CSS rgb().
+MARK_COLOUR = """figure => {
+    const u = figure.uplot;
+    const i = u.data[2].findIndex(v => v !== null);
+    const x = Math.round(u.valToPos(u.data[0][i], "x", true));
+    const y = Math.round(u.valToPos(u.data[2][i], "y", true));
+    const [r, g, b] = u.ctx.getImageData(x, y, 1, 1).data;
+    return `rgb(${r}, ${g}, ${b})`;
+}"""
 TICK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 
 
@@ -75,6 +92,11 @@ def test_one_chart_per_device_downsampled_with_outliers_kept(
         colour = "e => getComputedStyle(e).backgroundColor"
         colours.add(buttons.nth(i).locator(".swatch").evaluate(colour))
     assert len(colours) == len(SENDING)
+    # ... and the marks drawn on each chart are filled with that colour.
+    for i in range(len(SENDING)):
+        drawn = figures.nth(i).evaluate(MARK_COLOUR)
+        swatch = buttons.nth(i).locator(".swatch").evaluate(colour)
+        assert drawn == swatch, (SENDING[i], drawn, swatch)
 
     # The legend works from the keyboard.
     buttons.first.focus()
@@ -99,6 +121,9 @@ def test_window_neighbours_filters_and_rows_on_demand(
     assert len(html.encode()) < 200_000  # was 1.6 MB: the table comes 100 records at a time
     expect(page.locator("#window")).to_contain_text("(1 h)")
     expect(page.locator("#window time")).to_have_count(2)
+    assert times_are_one_format_in_the_viewers_zone(page) >= 5
+    cells = page.locator("#inference-rows tr:not(#more-rows) td:nth-child(2)").all_inner_texts()
+    assert all(ABSOLUTE.match(c) and VIEWER.search(c) for c in cells), cells[:3]
     expect(page.locator("#previous-run")).to_have_text(
         f"\N{SINGLE LEFT-POINTING ANGLE QUOTATION MARK} Previous (#{number - 1})"
     )

@@ -22,28 +22,11 @@ from tests.browser.conftest import (
     run_job,
     shoot,
     sign_in,
+    times_are_one_format_in_the_viewers_zone,
 )
 from tests.integration.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
-
-# 2026-01-14 17:30:00 CET, or 2026-01-14 17:30:00.250 CEST: the console's one format.
-ABSOLUTE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{3})? \S+$")
-RELATIVE = re.compile(r"^(\d+ (s|min|h|d) ago|in \d+ (s|min|h|d))$")
-VIEWER = re.compile(r" CES?T$")  # Europe/Berlin, the browser's zone in these tests
-
-
-def times_are_one_format_in_the_viewers_zone(page: Page) -> int:
-    """Every <time> of the page reads as the console's format in the viewer's zone (or as a
-    relative time with that in its title); returns how many there are."""
-    found = page.locator("main time").evaluate_all(
-        "ts => ts.map(t => [t.textContent.trim(), t.getAttribute('title') || ''])"
-    )
-    for text, title in found:
-        shown = title if RELATIVE.match(text) else text
-        assert ABSOLUTE.match(shown), (text, title)
-        assert VIEWER.search(shown), (text, title)
-    return len(found)
 
 
 def test_jobs_come_in_pages_with_a_status_filter(
@@ -100,7 +83,7 @@ def test_next_fire_sorts_by_the_instant_not_the_wall_clock(
 
 def write_history(db: Database, job: int, count: int) -> None:
     """``count`` finished executions of ``job`` a minute apart, statuses in turn."""
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(microsecond=0)
     statuses = [ExecutionStatus.SUCCESS, ExecutionStatus.WARNING, ExecutionStatus.FAILURE]
     with db.write() as conn:
         for number in range(1, count + 1):

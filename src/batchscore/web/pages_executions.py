@@ -356,8 +356,9 @@ def chart_data(
                 "name": (names[device].name if device in names else None) or f"#{device}",
                 "records": line.records,
                 "outliers": line.outliers,
-                "t": line.times_s,
-                "v": line.values,
+                # Milliseconds and six significant digits are all a chart can show.
+                "t": [round(t, 3) for t in line.times_s],
+                "v": [float(f"{v:.6g}") for v in line.values],
                 "o": [1 if f else 0 for f in line.flagged],
             }
         )

@@ -103,6 +103,7 @@
       },
     }, [device.t, device.v, marks], holder);
     sync.sub(plot);
+    figure.uplot = plot;  // for scripts and tests that read the chart
     return { figure: figure, plot: plot };
   }
 
