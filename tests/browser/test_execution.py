@@ -24,14 +24,19 @@ from tests.integration.live_server import LiveServer
 pytestmark = pytest.mark.slow
 
 SENDING = ["Demo pump 1", "Demo pump 2", "Demo pump 3"]
-# The canvas colour at the centre of the chart's first outlier mark, as CSS rgb().
-MARK_COLOUR = """figure => {
+# The canvas colours at the centres of a chart's outlier marks, as CSS rgb() (marks that
+# overlap blend at their edges, so a test looks for the fill among them).
+MARK_COLOURS = """figure => {
     const u = figure.uplot;
-    const i = u.data[2].findIndex(v => v !== null);
-    const x = Math.round(u.valToPos(u.data[0][i], "x", true));
-    const y = Math.round(u.valToPos(u.data[2][i], "y", true));
-    const [r, g, b] = u.ctx.getImageData(x, y, 1, 1).data;
-    return `rgb(${r}, ${g}, ${b})`;
+    const found = [];
+    u.data[2].forEach((v, i) => {
+        if (v === null) { return; }
+        const x = Math.round(u.valToPos(u.data[0][i], "x", true));
+        const y = Math.round(u.valToPos(v, "y", true));
+        const [r, g, b] = u.ctx.getImageData(x, y, 1, 1).data;
+        found.push(`rgb(${r}, ${g}, ${b})`);
+    });
+    return found;
 }"""
 TICK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 
@@ -94,9 +99,9 @@ def test_one_chart_per_device_downsampled_with_outliers_kept(
     assert len(colours) == len(SENDING)
     # ... and the marks drawn on each chart are filled with that colour.
     for i in range(len(SENDING)):
-        drawn = figures.nth(i).evaluate(MARK_COLOUR)
+        drawn = figures.nth(i).evaluate(MARK_COLOURS)
         swatch = buttons.nth(i).locator(".swatch").evaluate(colour)
-        assert drawn == swatch, (SENDING[i], drawn, swatch)
+        assert swatch in drawn, (SENDING[i], drawn[:5], swatch)
 
     # The legend works from the keyboard.
     buttons.first.focus()

@@ -67,7 +67,7 @@ class JobViews:
             ids = [j.id for j in found]
             targets = inventory_repo.get_objects(conn, tenant, sorted({j.target_id for j in found}))
             latest = history_repo.latest_executions(conn, ids, now)
-            finished = history_repo.latest_executions(conn, ids, now, finished=True)
+            finished = history_repo.latest_finished(conn, latest)
             states = models_repo.active_states(conn, tenant)
         return [
             JobOverview(

@@ -18,9 +18,9 @@ from batchscore.store.tables import executions, jobs
 
 
 def latest_executions(
-    conn: Connection, job_ids: Iterable[int], now: datetime, *, finished: bool = False
+    conn: Connection, job_ids: Iterable[int], now: datetime
 ) -> dict[int, Execution]:
-    """The newest visible execution of each job (the newest finished one with ``finished``).
+    """The newest visible execution of each job that has one.
 
     One index seek per job on (job_id, scheduled_at), however long the histories are.
     """
@@ -41,15 +41,18 @@ def latest_executions(
         if wanted:
             rows = conn.execute(select(executions).where(executions.c.id.in_(wanted)))
             found.update((int(r.job_id), execution_from_row(r)) for r in rows)
-    if finished:
-        # A job runs one execution at a time: the finished one is the newest or next to it.
-        for job_id, run in list(found.items()):
-            if not run.status.finished:
-                before = _newest_before(conn, job_id, run.scheduled_at)
-                if before is None:
-                    del found[job_id]
-                else:
-                    found[job_id] = before
+    return found
+
+
+def latest_finished(conn: Connection, latest: dict[int, Execution]) -> dict[int, Execution]:
+    """The newest finished execution of each job, given each job's newest (a job runs one
+    execution at a time, so it is the newest or the one before a running one)."""
+    found: dict[int, Execution] = {}
+    for job_id, run in latest.items():
+        if run.status.finished:
+            found[job_id] = run
+        elif (before := _newest_before(conn, job_id, run.scheduled_at)) is not None:
+            found[job_id] = before
     return found
 
 
