@@ -1,6 +1,7 @@
-"""The execution page over the ASGI app: the inference table comes a slice at a time, and a
-filter that matches rarely looks through a bounded number of records per load, then offers to
-keep searching; the chart data is one line per chosen device, at most four points per column."""
+"""Console pages over the ASGI app: an execution's inference table comes a slice at a time
+(a filter that matches rarely looks through a bounded number of records per load, then offers
+to keep searching), its chart data is one line per chosen device with at most four points per
+pixel column, and a model notice shows only when the model is as it says."""
 
 from __future__ import annotations
 
@@ -128,3 +129,15 @@ def test_rows_come_a_slice_at_a_time_and_rare_matches_are_searched_in_steps(
         assert min(line["v"]) == -1.0
         assert max(line["v"]) == 1.0
     assert sum(chart["devices"][1]["o"]) >= 1
+
+
+def test_a_model_notice_shows_only_when_the_model_is_as_it_says(
+    client: TestClient, services: Services
+) -> None:
+    services.models.upload(TENANT, regression_pmml("kept", ["a"]), "kept.pmml")
+    sign_in(client)
+    crafted = client.get("/models", params={"done": "deactivated", "name": "kept"})
+    assert 'role="status"' not in crafted.text
+    services.models.set_active(TENANT, "kept", False)
+    true = client.get("/models", params={"done": "deactivated", "name": "kept"})
+    assert "Model “kept” deactivated. No job uses it." in true.text

@@ -92,8 +92,19 @@ def models_page(
     name: str = Query("", max_length=255),
     user: ConsoleUser = CurrentUser,
 ) -> HTMLResponse:
-    jobs = _jobs_by_model(request, user.principal.tenant).get(name, []) if done else []
-    return _models_page(request, user, notice=notice_text(done, name, jobs))
+    tenant = user.principal.tenant
+    notice = None
+    if done and _state_matches(request, tenant, done, name):
+        notice = notice_text(done, name, _jobs_by_model(request, tenant).get(name, []))
+    return _models_page(request, user, notice=notice)
+
+
+def _state_matches(request: Request, tenant: str, done: str, name: str) -> bool:
+    """Whether the model is as the notice would say (a crafted link gets no notice)."""
+    state = services(request).job_views.model_states(tenant).get(name)
+    expected = {"uploaded": state is not None, "activated": state is True}
+    expected.update(deactivated=state is False, deleted=state is None)
+    return expected.get(done, False)
 
 
 @router.post("/models")
