@@ -18,7 +18,6 @@ from tests.browser.conftest import (
     allow_console_error,
     audit,
     overflow,
-    shoot,
     sign_in,
 )
 from tests.conftest import IFOREST_CASE
@@ -192,6 +191,3 @@ def test_keyboard_and_narrow_screen(page: Page, server: LiveServer) -> None:
     for path in ("/", "/jobs/1", "/jobs/new", "/models", "/devices"):
         page.goto(path)
         assert overflow(page) <= 1, path
-    page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto("/")
-    shoot(page, "jobs")

@@ -40,6 +40,7 @@ def test_jobs_come_in_pages_with_a_status_filter(
     expect(page.locator("#jobs-summary")).to_contain_text(re.compile(r"Jobs 1\u201325 of \d+\."))
     assert times_are_one_format_in_the_viewers_zone(page) >= 1
     audit(page, "jobs list, page 1")
+    shoot(page, "jobs")
     pager.get_by_role("link", name="Next").click()
     expect(page).to_have_url(re.compile(r"page=2"))
     expect(page.locator("#jobs-summary")).to_contain_text("Jobs 26\u2013")
