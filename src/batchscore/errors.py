@@ -22,6 +22,28 @@ class BatchscoreError(Exception):
         return " ".join(self.messages)
 
 
+class FieldMessage(str):
+    """A message about one field of a request: the text exactly as the API shows it, plus the
+    field it concerns (``field``, the API's name; ``item`` names one entry of a mapping field),
+    so a form places it by field without reading the text."""
+
+    field: str
+    item: str | None
+
+    def __new__(cls, field: str, text: str, item: str | None = None) -> FieldMessage:
+        message = super().__new__(cls, text)
+        message.field = field
+        message.item = item
+        return message
+
+
+def field_of(message: str) -> tuple[str, str | None]:
+    """``(field, item)`` of a message, ``("", None)`` for one about the request as a whole."""
+    if isinstance(message, FieldMessage):
+        return message.field, message.item
+    return "", None
+
+
 class Invalid(BatchscoreError):
     """The request is invalid."""
 

@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Python logging level.")
     log_json: bool = Field(default=True, description="Log one JSON object per line.")
     var_dir: Path = Field(default=Path("./var"), description="Directory for local state.")
+    console_refresh_s: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=3600,
+        description="Seconds between refreshes of the console's live pages (jobs list, job).",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from batchscore.api.csv_export import csv_lines
 from batchscore.api.deps import ADMIN, READ, read_json, require, services
 from batchscore.api.fresh_responses import fresh_json
 from batchscore.api.inference_pages import InferencePages
@@ -30,6 +29,7 @@ from batchscore.api.schemas import (
     JobStatusOut,
 )
 from batchscore.domain.roles import Principal
+from batchscore.service.inference_csv import csv_lines
 
 router = APIRouter(prefix="/service/zementis", tags=["jobs"], responses=ZEMENTIS_ERRORS)
 

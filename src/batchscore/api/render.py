@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy.typing as npt
@@ -12,11 +11,9 @@ from batchscore.domain.finite import json_column
 from batchscore.domain.inventory import ManagedObject
 from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job
 from batchscore.domain.models import StoredModel
-from batchscore.domain.timefmt import format_instant, format_millis_z
+from batchscore.domain.timefmt import format_instant, format_instant_ns, format_millis_z
 from batchscore.execution.codec import Chunk
 from batchscore.service.apply import Scored
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def encode(content: Any) -> bytes:
@@ -130,11 +127,6 @@ def inference_entry(chunk: Chunk, with_times: bool) -> dict[str, Any]:
 def json_values(values: npt.NDArray[Any]) -> list[Any]:
     """A column as JSON values: NaN (missing) and ±inf become null."""
     return json_column(values)
-
-
-def format_instant_ns(ns: int) -> str:
-    """Epoch nanoseconds as ISO-8601 UTC with milliseconds: ``2026-01-14T12:00:01.250Z``."""
-    return format_millis_z(EPOCH + timedelta(microseconds=ns // 1000))
 
 
 APPLY_ROWS_PER_PIECE = 2000

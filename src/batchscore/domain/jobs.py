@@ -108,6 +108,8 @@ class Execution:
     ended_at: datetime | None
     duration_ms: int | None
     record_count: int = 0
+    window_from: datetime | None = None  # the scored window [from, to)
+    window_to: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

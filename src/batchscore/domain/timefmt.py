@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
@@ -12,6 +12,11 @@ def format_millis_z(instant: datetime) -> str:
     """``2019-09-30T15:58:20.749Z``: UTC, always milliseconds (``jobCreationDate``)."""
     utc = instant.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def format_instant_ns(ns: int) -> str:
+    """Epoch nanoseconds as ISO-8601 UTC with milliseconds: ``2026-01-14T12:00:01.250Z``."""
+    return format_millis_z(EARLIEST + timedelta(microseconds=ns // 1000))
 
 
 def format_instant(instant: datetime) -> str:

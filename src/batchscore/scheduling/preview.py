@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from batchscore.domain.timefmt import in_supported_range, parse_instant
-from batchscore.errors import Invalid
+from batchscore.errors import FieldMessage, Invalid
 from batchscore.scheduling.cron import DstPolicy, next_fire_times
 from batchscore.scheduling.fire_times import cached_cron, never_fires
 from batchscore.scheduling.schedules import zone_or_none
@@ -22,10 +22,12 @@ def preview_fire_times(
     try:
         expression = cached_cron(cron)
     except Invalid as exc:
-        errors.extend(exc.messages)
+        errors.extend(FieldMessage("cronExpression", m) for m in exc.messages)
     zone = zone_or_none(zone_name)
     if zone is None:
-        errors.append(f"timeZone '{zone_name[:80]}' is not a known IANA time zone.")
+        errors.append(
+            FieldMessage("timeZone", f"timeZone '{zone_name[:80]}' is not a known IANA time zone.")
+        )
     after = now
     if start is not None:
         try:

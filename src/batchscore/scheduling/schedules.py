@@ -17,11 +17,12 @@ from batchscore.domain.jobs import (
     MisfirePolicy,
 )
 from batchscore.domain.timefmt import in_supported_range, parse_instant
-from batchscore.errors import CronError, Invalid
+from batchscore.errors import CronError, FieldMessage, Invalid
 from batchscore.scheduling.cron import DstPolicy
 from batchscore.scheduling.fire_times import cached_cron, never_fires
 
 E = TypeVar("E", MisfirePolicy, DstPolicy)
+CRON, ZONE, WINDOW = "cronExpression", "timeZone", "dataFromPreviousNSeconds"
 
 
 def schedule_from_stored(stored: dict[str, Any]) -> JobSchedule:
@@ -59,7 +60,7 @@ def parse_schedule(
     """Validate a jobSchedule object, appending every problem to ``errors``. With ``now`` (a
     new schedule), a cron expression that can never fire after ``now`` is a problem too."""
     if not isinstance(value, dict):
-        errors.append("jobSchedule is required and must be an object.")
+        errors.append(FieldMessage("jobSchedule", "jobSchedule is required and must be an object."))
         return None
     frequency_text = value.get("frequency")
     try:
@@ -67,7 +68,7 @@ def parse_schedule(
     except ValueError:
         frequency = None
     if frequency is None:
-        errors.append("frequency can be either once or periodic.")
+        errors.append(FieldMessage("frequency", "frequency can be either once or periodic."))
         return None
     misfire = _enum(value, "misfirePolicy", MisfirePolicy, MisfirePolicy.FIRE_ONCE_NOW, errors)
     dst = _enum(value, "dstPolicy", DstPolicy, DstPolicy.FIRE_AFTER_GAP, errors)
@@ -101,24 +102,26 @@ def _periodic(
     before = len(errors)
     cron = value.get("cronExpression")
     if cron is None:
-        errors.append("cronExpression is required for a periodic job.")
+        errors.append(FieldMessage(CRON, "cronExpression is required for a periodic job."))
     elif not isinstance(cron, str):
-        errors.append("cronExpression must be a string.")
+        errors.append(FieldMessage(CRON, "cronExpression must be a string."))
     else:
         try:
             cached_cron(cron)
         except CronError as exc:
-            errors.extend(exc.messages)
+            errors.extend(FieldMessage(CRON, m) for m in exc.messages)
     zone = value.get("timeZone")
     if zone is None:
-        errors.append("timeZone is required for a periodic job.")
+        errors.append(FieldMessage(ZONE, "timeZone is required for a periodic job."))
     elif not isinstance(zone, str) or zone_or_none(zone) is None:
-        errors.append(f"timeZone {quote(zone)} is not a known IANA time zone.")
+        errors.append(FieldMessage(ZONE, f"timeZone {quote(zone)} is not a known IANA time zone."))
     seconds = value.get("dataFromPreviousNSeconds")
     if seconds is None:
-        errors.append("dataFromPreviousNSeconds is required for a periodic job.")
+        errors.append(
+            FieldMessage(WINDOW, "dataFromPreviousNSeconds is required for a periodic job.")
+        )
     elif isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds < 2**31:
-        errors.append("dataFromPreviousNSeconds must be a positive integer.")
+        errors.append(FieldMessage(WINDOW, "dataFromPreviousNSeconds must be a positive integer."))
     if len(errors) > before:
         return None
     assert isinstance(cron, str)
@@ -148,7 +151,7 @@ def _once(
     data_from = _instant(value, "dataFrom", errors, required=True)
     data_to = _instant(value, "dataTo", errors, required=True)
     if data_from is not None and data_to is not None and data_from >= data_to:
-        errors.append("dataFrom must be before dataTo.")
+        errors.append(FieldMessage("dataTo", "dataFrom must be before dataTo."))
     if len(errors) > before:
         return None
     for key in ("scheduleAt", "dataFrom", "dataTo"):
@@ -170,15 +173,15 @@ def _instant(
     raw = value.get(key)
     if raw is None:
         if required:
-            errors.append(f"{key} is required for a once job.")
+            errors.append(FieldMessage(key, f"{key} is required for a once job."))
         return None
     try:
         instant = parse_instant(raw)
     except (ValueError, TypeError):
-        errors.append(f"{key} must be an ISO-8601 instant with a UTC offset.")
+        errors.append(FieldMessage(key, f"{key} must be an ISO-8601 instant with a UTC offset."))
         return None
     if not in_supported_range(instant):
-        errors.append(f"{key} must lie between 1970-01-01 and 2100-01-01.")
+        errors.append(FieldMessage(key, f"{key} must lie between 1970-01-01 and 2100-01-01."))
         return None
     return instant
 
@@ -197,7 +200,7 @@ def _enum(
         return kind(raw)
     except (ValueError, TypeError):
         options = " or ".join(str(getattr(m, "value", m)) for m in type(default))
-        errors.append(f"{key} can be either {options}.")
+        errors.append(FieldMessage(key, f"{key} can be either {options}."))
         return default
 
 

@@ -17,6 +17,7 @@ from batchscore.service.apply import ApplyService
 from batchscore.service.auth import Authenticator, FailureLimiter
 from batchscore.service.inferences import InferenceService
 from batchscore.service.inventory import InventoryService
+from batchscore.service.job_views import JobViews
 from batchscore.service.jobs import JobService
 from batchscore.service.measurements import MeasurementService
 from batchscore.service.models import ModelService
@@ -46,6 +47,7 @@ class Services:
     lifecycle: Lifecycle
     heartbeat: Heartbeat
     runs: RunService
+    job_views: JobViews
 
     def close(self) -> None:
         """Stop the executor's threads and release the source's connections."""
@@ -113,6 +115,7 @@ class Services:
             lifecycle=lifecycle,
             heartbeat=heartbeat,
             runs=RunService(clock, jobs, lifecycle, executor),
+            job_views=JobViews(db, clock, jobs),
         )
 
 

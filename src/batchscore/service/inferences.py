@@ -43,6 +43,27 @@ class InferenceService:
             pieces.extend(split_by_device(chunk.slice(lo, hi)))
         return _merge_adjacent(pieces)
 
+    def scan(self, run: Execution, start: int, max_records: int) -> list[tuple[int, Chunk]]:
+        """The records from index ``start`` on, at most ``max_records`` of them, as chunks each
+        with the index of its first record: a bounded step of a filtered walk through an
+        execution (the console's inference table)."""
+        end = start + max_records
+        with self.db.read() as conn:
+            found = repo.chunks_overlapping(conn, run.id, start, end)
+        out: list[tuple[int, Chunk]] = []
+        for row_start, payload in found:
+            chunk = decode_chunk(payload)
+            lo, hi = max(start - row_start, 0), min(end - row_start, len(chunk))
+            if hi > lo:
+                out.append((row_start + lo, chunk.slice(lo, hi)))
+        return out
+
+    def records_of(self, run: Execution) -> Iterator[Chunk]:
+        """:meth:`all_records` of an execution already looked up."""
+        with self.db.read() as conn:
+            for payload in repo.iter_chunks(conn, run.id):
+                yield decode_chunk(payload)
+
     def all_records(self, tenant: str, job_id: str, number: str) -> Iterator[Chunk]:
         """Every record of the execution, chunk by chunk (bounded memory)."""
         run = self.jobs.execution(tenant, job_id, number)

@@ -11,13 +11,14 @@ from typing import Any
 
 from batchscore.domain import names
 from batchscore.domain.jobs import JobSpec, MeasurementPath
-from batchscore.errors import Invalid
+from batchscore.errors import FieldMessage, Invalid
 from batchscore.scheduling.schedules import parse_schedule, quote
 
 MAX_NAME = names.MAX_NAME
 MAX_DESCRIPTION = 4000
 MAX_MAPPINGS = 1000
 MAX_PATH = 512
+TARGET = "associatedGroupOrDeviceId"
 
 
 def parse_job_request(body: Any, now: datetime | None = None) -> JobSpec:
@@ -49,26 +50,26 @@ def _text(body: dict[str, Any], key: str, errors: list[str], *, required: bool, 
     value = body.get(key)
     if value is None:
         if required:
-            errors.append(f"{key} is required.")
+            errors.append(FieldMessage(key, f"{key} is required."))
         return ""
     if not isinstance(value, str):
-        errors.append(f"{key} must be a string.")
+        errors.append(FieldMessage(key, f"{key} must be a string."))
         return ""
     if required and not value.strip():
-        errors.append(f"{key} must not be empty.")
+        errors.append(FieldMessage(key, f"{key} must not be empty."))
     if len(value) > limit:
-        errors.append(f"{key} must be at most {limit} characters long.")
+        errors.append(FieldMessage(key, f"{key} must be at most {limit} characters long."))
     return value
 
 
 def _target_id(value: Any, errors: list[str]) -> int | None:
     if value is None:
-        errors.append("associatedGroupOrDeviceId is required.")
+        errors.append(FieldMessage(TARGET, "associatedGroupOrDeviceId is required."))
         return None
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-        errors.append("associatedGroupOrDeviceId must be a positive integer.")
+        errors.append(FieldMessage(TARGET, "associatedGroupOrDeviceId must be a positive integer."))
         return None
     return value
 
@@ -76,22 +77,28 @@ def _target_id(value: Any, errors: list[str]) -> int | None:
 def _mappings(value: Any, errors: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     key = "modelToDeviceMappings"
     if value is None:
-        errors.append(f"{key} is required.")
+        errors.append(FieldMessage(key, f"{key} is required."))
         return {}, {}
     if not isinstance(value, dict):
-        errors.append(f"{key} must be an object of model input names and measurement paths.")
+        errors.append(
+            FieldMessage(
+                key, f"{key} must be an object of model input names and measurement paths."
+            )
+        )
         return {}, {}
     if not value:
-        errors.append(f"{key} must map at least one model input.")
+        errors.append(FieldMessage(key, f"{key} must map at least one model input."))
         return {}, {}
     if len(value) > MAX_MAPPINGS:
-        errors.append(f"{key} must have at most {MAX_MAPPINGS} entries.")
+        errors.append(FieldMessage(key, f"{key} must have at most {MAX_MAPPINGS} entries."))
         return {}, {}
     canonical: dict[str, str] = {}
     sent: dict[str, str] = {}
     for left, right in value.items():
         if not isinstance(right, str) or len(left) > MAX_PATH or len(right) > MAX_PATH:
-            errors.append(f"{key}: the entry {quote(left)} must map to a string.")
+            errors.append(
+                FieldMessage(key, f"{key}: the entry {quote(left)} must map to a string.")
+            )
             continue
         sent[left] = right
         # An entry whose key is the "fragment.series.value" path is the seed's reversed form.
@@ -101,14 +108,25 @@ def _mappings(value: Any, errors: list[str]) -> tuple[dict[str, str], dict[str, 
             model_input, path = left, right
         if MeasurementPath.parse(path) is None:
             errors.append(
-                f"{key}: {quote(path)} is not a measurement path of the form fragment.series.value."
+                FieldMessage(
+                    key,
+                    f"{key}: {quote(path)} is not a measurement path of the form"
+                    " fragment.series.value.",
+                    model_input,
+                )
             )
             continue
         if not model_input.strip():
-            errors.append(f"{key}: the model input name must not be empty.")
+            errors.append(FieldMessage(key, f"{key}: the model input name must not be empty."))
             continue
         if model_input in canonical:
-            errors.append(f"{key}: the model input {quote(model_input)} is mapped more than once.")
+            errors.append(
+                FieldMessage(
+                    key,
+                    f"{key}: the model input {quote(model_input)} is mapped more than once.",
+                    model_input,
+                )
+            )
             continue
         canonical[model_input] = path
     return canonical, sent

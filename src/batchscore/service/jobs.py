@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from batchscore.clock import Clock
 from batchscore.domain.jobs import Execution, Job, JobSpec
-from batchscore.errors import Invalid, NotFound
+from batchscore.errors import FieldMessage, Invalid, NotFound
 from batchscore.scheduling.fire_times import first_fire_at
 from batchscore.service.job_requests import parse_job_request
 from batchscore.sources.source import MeasurementSource
@@ -29,7 +29,12 @@ def execution_not_found(number: str | int) -> NotFound:
 
 
 def target_not_found(target_id: int) -> NotFound:
-    return NotFound(f"Device or group with id {target_id} does not exist or it is invalid")
+    return NotFound(
+        FieldMessage(
+            "associatedGroupOrDeviceId",
+            f"Device or group with id {target_id} does not exist or it is invalid",
+        )
+    )
 
 
 def parse_int_id(text: str) -> int | None:
@@ -60,7 +65,9 @@ class JobService:
         with self.db.write() as conn:
             model = models_repo.get_model(conn, tenant, spec.model_name)
             if model is None:
-                raise NotFound(f"Model '{spec.model_name}' not found.")
+                raise NotFound(
+                    FieldMessage("associatedModel", f"Model '{spec.model_name}' not found.")
+                )
             if self.remote_source is None:
                 target = inventory_repo.get_object(conn, tenant, spec.target_id)
                 if target is None or not (target.is_device or target.is_group):
@@ -146,13 +153,16 @@ class JobService:
 
 
 def _check_mapping(spec: JobSpec, inputs: dict[str, bool]) -> None:
+    key = "modelToDeviceMappings"
     errors = [
-        f"modelToDeviceMappings: '{name}' is not an input field of the model '{spec.model_name}'."
+        FieldMessage(
+            key, f"{key}: '{name}' is not an input field of the model '{spec.model_name}'.", name
+        )
         for name in spec.mappings
         if name not in inputs
     ]
     errors += [
-        f"modelToDeviceMappings: the model input '{name}' is required but not mapped."
+        FieldMessage(key, f"{key}: the model input '{name}' is required but not mapped.", name)
         for name, required in inputs.items()
         if required and name not in spec.mappings
     ]

@@ -53,6 +53,8 @@ def _execution(row: Row[Any]) -> Execution:
         ended_at=row.ended_at,
         duration_ms=row.duration_ms,
         record_count=row.record_count,
+        window_from=row.window_from,
+        window_to=row.window_to,
     )
 
 
@@ -204,3 +206,18 @@ def get_execution(conn: Connection, job_id: int, number: int) -> Execution | Non
         )
     ).first()
     return _execution(row) if row is not None else None
+
+
+def execution_from_row(row: Row[Any]) -> Execution:
+    """An execution from a row of the executions table (for other readers of that table)."""
+    return _execution(row)
+
+
+def jobs_using_model(conn: Connection, tenant: str, model_name: str) -> list[Job]:
+    """The tenant's jobs that name ``model_name``, in id order."""
+    rows = conn.execute(
+        select(jobs)
+        .where(jobs.c.tenant_id == tenant, jobs.c.model_name == model_name)
+        .order_by(jobs.c.id)
+    )
+    return [_job(r) for r in rows]

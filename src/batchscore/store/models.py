@@ -109,3 +109,13 @@ def delete_model(conn: Connection, tenant: str, name: str) -> bool:
 
 def delete_all(conn: Connection, tenant: str) -> None:
     conn.execute(delete(models).where(models.c.tenant_id == tenant))
+
+
+def active_states(conn: Connection, tenant: str) -> dict[str, bool]:
+    """Whether each of the tenant's models is active, by name, in upload order."""
+    rows = conn.execute(
+        select(models.c.name, models.c.is_active)
+        .where(models.c.tenant_id == tenant)
+        .order_by(models.c.id)
+    )
+    return {r.name: bool(r.is_active) for r in rows}

@@ -19,6 +19,7 @@ from batchscore.api.errors import status_of
 from batchscore.domain.roles import Principal, Role
 from batchscore.errors import BatchscoreError, Forbidden
 from batchscore.service.console_sessions import session_principal
+from batchscore.web.deps import viewer_zone
 from batchscore.web.forms import FormLimits, read_form
 from batchscore.web.session import (
     COOKIE,
@@ -125,6 +126,7 @@ def page(
             "user": user,
             "csrf_token": user.session.csrf if user else "",
             "path": request.url.path,
+            "viewer_zone": viewer_zone(request),
             **context,
         },
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from batchscore.errors import field_of
 from batchscore.scheduling.schedules import zone_or_none
 
 MAPPING_PREFIX = "map."
@@ -36,12 +39,39 @@ DEFAULTS = {
     "dataFrom": "",
     "dataTo": "",
 }
-# Errors whose text names no field but whose meaning does.
-MESSAGE_FIELDS = {
-    "Model '": "associatedModel",
-    "Device or group with id": "associatedGroupOrDeviceId",
-    "jobSchedule": "frequency",
+# What the form calls each field of the API (messages are shown in these words).
+LABELS = {
+    "jobName": "Name",
+    "jobDescription": "Description",
+    "associatedModel": "Model",
+    "associatedGroupOrDeviceId": "Device or group",
+    "modelToDeviceMappings": "Mapping",
+    "jobSchedule": "Schedule",
+    "frequency": "Frequency",
+    "timeZone": "Time zone",
+    "cronExpression": "Cron expression",
+    "dataFromPreviousNSeconds": "Data window",
+    "scheduleAt": "Run at",
+    "dataFrom": "Data from",
+    "dataTo": "Data to",
 }
+# The form's controls in page order, for moving focus to the first one in error.
+CONTROL_ORDER = (
+    "jobName",
+    "jobDescription",
+    "associatedModel",
+    "associatedGroupOrDeviceId",
+    "modelToDeviceMappings",
+    "jobSchedule",
+    "frequency",
+    "timeZone",
+    "cronExpression",
+    "dataFromPreviousNSeconds",
+    "scheduleAt",
+    "dataFrom",
+    "dataTo",
+)
+_NAMES = re.compile(r"\b(" + "|".join(LABELS) + r")\b")
 
 
 def form_values(form: Mapping[str, Any]) -> dict[str, str]:
@@ -112,13 +142,64 @@ def job_body(values: Mapping[str, str], mappings: Mapping[str, str]) -> dict[str
     }
 
 
-def errors_by_field(messages: Iterable[str]) -> dict[str, list[str]]:
-    """Each message under the form field it names (``""`` for the form as a whole)."""
-    out: dict[str, list[str]] = {}
+def in_words(message: str, field: str) -> str:
+    """A message of the API for people: shown next to its field, without the field's API
+    name as a prefix, and with the API's field names in the form's words."""
+    text = message
+    if field and text.startswith(field + ": "):
+        text = text[len(field) + 2 :]
+
+    def label(match: re.Match[str]) -> str:
+        word = LABELS[match.group(1)]
+        return word if match.start() == 0 else word[0].lower() + word[1:]
+
+    text = _NAMES.sub(label, text).strip()
+    if not text:
+        return message
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+@dataclass(frozen=True)
+class FormErrors:
+    """The service's messages placed on the form: by field, by mapping row (model input), and
+    those about the form as a whole."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    rows: dict[str, list[str]] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.rows or self.general)
+
+    def get(self, name: str, default: list[str] | None = None) -> list[str]:
+        return self.fields.get(name, default if default is not None else [])
+
+    def first_field(self) -> str | None:
+        """The first field in page order with an error (mapping rows count as the mapping)."""
+        with_errors = set(self.fields) | ({"modelToDeviceMappings"} if self.rows else set())
+        return next((f for f in CONTROL_ORDER if f in with_errors), None)
+
+    def labelled(self) -> list[tuple[str, str]]:
+        """(field, label) of the fields in error, in page order, for the summary's links."""
+        with_errors = set(self.fields) | ({"modelToDeviceMappings"} if self.rows else set())
+        return [(f, LABELS[f]) for f in CONTROL_ORDER if f in with_errors]
+
+
+def place_errors(messages: Iterable[str], mapped_inputs: Iterable[str] = ()) -> FormErrors:
+    """Each message under the field it concerns (as the service marked it), in words; a
+    mapping message about a model input goes to that input's row when the form shows one."""
+    rows_shown = set(mapped_inputs)
+    errors = FormErrors()
     for message in messages:
-        head = message.split(" ", 1)[0].rstrip(":.")
-        field = head if head in FIELDS else ""
-        if not field:
-            field = next((f for p, f in MESSAGE_FIELDS.items() if message.startswith(p)), "")
-        out.setdefault(field, []).append(message)
-    return out
+        name, item = field_of(message)
+        if name == "jobSchedule":
+            name = "frequency"
+        text = in_words(message, name)
+        if name == "modelToDeviceMappings" and item is not None and item in rows_shown:
+            errors.rows.setdefault(item, []).append(text)
+        elif name in LABELS:
+            errors.fields.setdefault(name, []).append(text)
+        else:
+            errors.general.append(text)
+    return errors

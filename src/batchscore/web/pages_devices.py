@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from batchscore.api.deps import services
 from batchscore.domain.inventory import ManagedObject
 from batchscore.service.inventory_query import query_objects
 from batchscore.store import inventory as inventory_repo
 from batchscore.web.console import ConsoleRoute, ConsoleUser, CurrentUser, page
+from batchscore.web.deps import services
 from batchscore.web.queries import LatestValue, latest_values
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)

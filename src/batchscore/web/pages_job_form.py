@@ -1,5 +1,5 @@
 """The create-job form, with its live parts: the model's inputs mapped to the target's
-series, and the cron expression in words with its next fire times."""
+series, the cron expression in words with its next fire times, and what a "Run at" means."""
 
 from __future__ import annotations
 
@@ -7,25 +7,30 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from batchscore.api.deps import services
 from batchscore.domain.inventory import ManagedObject
 from batchscore.domain.models import StoredModel
-from batchscore.errors import Invalid, NotFound
+from batchscore.domain.timefmt import parse_instant
+from batchscore.errors import Invalid, NotFound, field_of
 from batchscore.scheduling.preview import preview_fire_times
 from batchscore.service.inventory_query import query_objects
 from batchscore.web.console import ConsoleRoute, ConsoleUser, CurrentUser, checked_form, page
 from batchscore.web.cron_words import describe_cron
+from batchscore.web.deps import services
 from batchscore.web.job_form import (
     DEFAULTS,
-    errors_by_field,
+    FormErrors,
     form_mappings,
     form_values,
+    in_words,
     job_body,
+    local_instant,
+    place_errors,
 )
 from batchscore.web.queries import series_of
 
@@ -49,6 +54,12 @@ class MappingRow:
     chosen: str
 
 
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    name: str
+    active: bool
+
+
 def targets(request: Request, tenant: str) -> tuple[list[ManagedObject], list[ManagedObject]]:
     """The tenant's groups and devices, for the target picker."""
     db = services(request).db
@@ -59,6 +70,11 @@ def targets(request: Request, tenant: str) -> tuple[list[ManagedObject], list[Ma
         db, tenant, "$filter=has(c8y_IsDevice)", offset=0, limit=MAX_TARGETS, with_total=False
     )
     return groups.objects, devices.objects
+
+
+def model_choices(request: Request, tenant: str) -> list[ModelChoice]:
+    states = services(request).job_views.model_states(tenant)
+    return [ModelChoice(name, active) for name, active in states.items()]
 
 
 def available_series(request: Request, tenant: str, target: str) -> list[str]:
@@ -98,44 +114,70 @@ def _model_or_none(request: Request, tenant: str, name: str) -> StoredModel | No
         return None
 
 
+def _focus_id(errors: FormErrors, rows: list[MappingRow]) -> str:
+    """The id of the control a failed submit moves focus to: the first one in error."""
+    first = errors.first_field()
+    if first is None:
+        return "form-errors" if errors else ""
+    if first == "modelToDeviceMappings":
+        names = [r.name for r in rows]
+        for index, name in enumerate(names, start=1):
+            if name in errors.rows:
+                return f"map-{index}"
+        return "map-1" if rows else "associatedModel"
+    if first == "frequency":
+        return "frequency-periodic"
+    return first
+
+
 def _form_page(
     request: Request,
     user: ConsoleUser,
     values: dict[str, str],
     chosen: dict[str, str],
-    errors: dict[str, list[str]],
-    status: int = 200,
+    errors: FormErrors,
 ) -> HTMLResponse:
     tenant = user.principal.tenant
     groups, devices = targets(request, tenant)
     model = _model_or_none(request, tenant, values["associatedModel"])
     series = available_series(request, tenant, values["associatedGroupOrDeviceId"])
+    rows = mapping_rows(model, series, chosen, guess=not chosen)
     return page(
         request,
-        "job_new.html",
+        "job_form.html",
         user,
-        status,
+        heading="New job",
+        editing=False,
+        form_action="/jobs/new",
+        submit_label="Create job",
+        cancel_url="/",
         values=values,
         errors=errors,
-        models=services(request).models.names(tenant),
+        focus=_focus_id(errors, rows),
+        models=model_choices(request, tenant),
         model=model,
         groups=groups,
         devices=devices,
         series=series,
-        rows=mapping_rows(model, series, chosen, guess=not chosen),
+        rows=rows,
         zones=time_zones(),
         preview=schedule_preview(request, values["cronExpression"], values["timeZone"]),
+        run_at=run_at_note(request, values["scheduleAt"], values["timeZone"]),
         zone=values["timeZone"],
+        live=False,
     )
 
 
 @router.get("/jobs/new")
 def new_job(
-    request: Request, model: str = "", target: str = "", user: ConsoleUser = CurrentUser
+    request: Request,
+    model: str = Query("", max_length=255),
+    target: str = Query("", max_length=20),
+    user: ConsoleUser = CurrentUser,
 ) -> HTMLResponse:
     user.require_admin()
-    values = dict(DEFAULTS, associatedModel=model[:255], associatedGroupOrDeviceId=target[:20])
-    return _form_page(request, user, values, {}, {})
+    values = dict(DEFAULTS, associatedModel=model, associatedGroupOrDeviceId=target)
+    return _form_page(request, user, values, {}, FormErrors())
 
 
 @router.post("/jobs/new")
@@ -143,27 +185,42 @@ async def create_job(request: Request, user: ConsoleUser = CurrentUser) -> Respo
     form = await checked_form(request, user)
     values, chosen = form_values(form), form_mappings(form)
     svc = services(request)
+    body = job_body(values, chosen)
     try:
-        job = await run_in_threadpool(
-            svc.jobs.create, user.principal.tenant, job_body(values, chosen)
-        )
+        job = await run_in_threadpool(svc.jobs.create, user.principal.tenant, body)
     except (Invalid, NotFound) as exc:
-        errors = errors_by_field(exc.messages)
+        errors = place_errors(exc.messages, chosen.keys() | _model_inputs(request, user, values))
         return await run_in_threadpool(_form_page, request, user, values, chosen, errors)
-    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+    done = "created-asap" if _run_at_passed(body, svc.clock.now()) else "created"
+    return RedirectResponse(f"/jobs/{job.id}?done={done}", status_code=303)
+
+
+def _model_inputs(request: Request, user: ConsoleUser, values: dict[str, str]) -> set[str]:
+    model = _model_or_none(request, user.principal.tenant, values["associatedModel"])
+    return {f.name for f in model.inputs} if model else set()
+
+
+def _run_at_passed(body: dict[str, Any], now: datetime) -> bool:
+    at = body["jobSchedule"].get("scheduleAt")
+    if not isinstance(at, str):
+        return False
+    try:
+        return parse_instant(at) < now
+    except ValueError:
+        return False
 
 
 @router.get("/jobs/new/mapping")
 def mapping_part(
     request: Request,
-    associatedModel: str = "",  # noqa: N803 - the form's field names are the API's
-    associatedGroupOrDeviceId: str = "",  # noqa: N803
+    associatedModel: str = Query("", max_length=255),  # noqa: N803 - the API's field names
+    associatedGroupOrDeviceId: str = Query("", max_length=20),  # noqa: N803
     user: ConsoleUser = CurrentUser,
 ) -> HTMLResponse:
     """The model's inputs and the mapping table, re-drawn when the model or target changes."""
     tenant = user.principal.tenant
-    model = _model_or_none(request, tenant, associatedModel[:255])
-    series = available_series(request, tenant, associatedGroupOrDeviceId[:20])
+    model = _model_or_none(request, tenant, associatedModel)
+    series = available_series(request, tenant, associatedGroupOrDeviceId)
     return page(
         request,
         "job_mapping.html",
@@ -171,7 +228,7 @@ def mapping_part(
         model=model,
         series=series,
         rows=mapping_rows(model, series, {}, guess=True),
-        errors={},
+        errors=FormErrors(),
     )
 
 
@@ -179,27 +236,63 @@ def mapping_part(
 class SchedulePreview:
     words: str | None
     fires: list[datetime]
-    errors: list[str]
+    errors: dict[str, list[str]]  # in words, by field (cronExpression, timeZone)
 
 
 def schedule_preview(request: Request, cron: str, zone: str) -> SchedulePreview:
     if not cron.strip():
-        return SchedulePreview(None, [], [])
+        return SchedulePreview(None, [], {})
     now = services(request).clock.now()
     try:
         fires = preview_fire_times(cron, zone, None, PREVIEW_COUNT, "fireAfterGap", now)
     except Invalid as exc:
-        return SchedulePreview(None, [], list(exc.messages))
-    return SchedulePreview(describe_cron(cron), [datetime.fromisoformat(t) for t in fires], [])
+        errors: dict[str, list[str]] = {}
+        for message in exc.messages:
+            name = field_of(message)[0]
+            errors.setdefault(name, []).append(in_words(message, name))
+        return SchedulePreview(None, [], errors)
+    return SchedulePreview(describe_cron(cron), [datetime.fromisoformat(t) for t in fires], {})
 
 
 @router.get("/jobs/new/schedule")
 def schedule_part(
     request: Request,
-    cronExpression: str = "",  # noqa: N803
-    timeZone: str = "UTC",  # noqa: N803
+    cronExpression: str = Query("", max_length=200),  # noqa: N803
+    timeZone: str = Query("UTC", max_length=80),  # noqa: N803
     user: ConsoleUser = CurrentUser,
 ) -> HTMLResponse:
-    """The cron expression in words and its next fire times in the zone, as the user types."""
-    preview = schedule_preview(request, cronExpression[:200], timeZone[:80])
-    return page(request, "job_schedule.html", user, preview=preview, zone=timeZone[:80])
+    """The cron expression in words and its next fire times, as the user types; the errors
+    of both fields go next to them (out of band)."""
+    preview = schedule_preview(request, cronExpression, timeZone)
+    return page(request, "job_schedule.html", user, preview=preview, zone=timeZone, live=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RunAtNote:
+    at: datetime | None
+    passed: bool
+    unreadable: bool
+
+
+def run_at_note(request: Request, text: str, zone: str) -> RunAtNote:
+    """What the "Run at" field means: when, or that it has passed (the job then runs as soon
+    as it is created)."""
+    if not text:
+        return RunAtNote(None, False, False)
+    instant = local_instant(text, zone)
+    try:
+        at = parse_instant(instant or "")
+    except ValueError:
+        return RunAtNote(None, False, True)
+    return RunAtNote(at, at < services(request).clock.now(), False)
+
+
+@router.get("/jobs/new/run-at")
+def run_at_part(
+    request: Request,
+    scheduleAt: str = Query("", max_length=40),  # noqa: N803
+    timeZone: str = Query("UTC", max_length=80),  # noqa: N803
+    user: ConsoleUser = CurrentUser,
+) -> HTMLResponse:
+    note = run_at_note(request, scheduleAt, timeZone)
+    return page(request, "job_run_at.html", user, run_at=note, zone=timeZone)

@@ -1,120 +1,92 @@
-"""Console pages of jobs: the list (filter, sort), a job's detail, run now, delete."""
+"""Console pages of jobs: the list (filter, status, sort, pages) and a job (definition, next
+fire times, history by page and status), both refreshing themselves; run now and delete."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from batchscore.api.deps import services
-from batchscore.domain.inventory import ManagedObject
-from batchscore.domain.jobs import Execution, Job
+from batchscore.domain.jobs import ExecutionStatus, Job
 from batchscore.errors import Invalid
 from batchscore.scheduling.preview import preview_fire_times
-from batchscore.store import inventory as inventory_repo
+from batchscore.service.job_views import HistoryPage, JobOverview
 from batchscore.web.console import ConsoleRoute, ConsoleUser, CurrentUser, checked_form, page
-from batchscore.web.cron_words import describe_cron
-from batchscore.web.queries import last_messages
+from batchscore.web.deps import services
+from batchscore.web.job_list import (
+    SORT_KEYS,
+    SORT_LABELS,
+    STATUSES,
+    job_rows,
+    list_page,
+    schedule_words,
+    target_label,
+)
+from batchscore.web.live import fingerprint, query, render_part, unchanged
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
-SORT_KEYS = ("name", "model", "target", "schedule", "next", "status", "duration")
-TIMELINE_LENGTH = 120
+HISTORY_PAGE_SIZE = 25
+FIRES_SHOWN = 5
+HISTORY_STATUSES = ("Success", "Warning", "Failure", "Running")
+NOTICES = {
+    "created": "Job created.",
+    "created-asap": "Job created. Its run-at time had already passed, so it runs now.",
+}
 
 
-@dataclass(frozen=True, slots=True)
-class JobRow:
-    job: Job
-    target: str
-    schedule: str
-    zone: str
-    status: str
-    messages: tuple[str, ...]
-
-    def sort_key(self, key: str) -> Any:
-        job = self.job
-        return {
-            "name": job.name.lower(),
-            "model": job.model_name.lower(),
-            "target": self.target.lower(),
-            "schedule": self.schedule.lower(),
-            "next": job.next_fire_at.timestamp() if job.next_fire_at else float("inf"),
-            "status": self.status,
-            "duration": job.last_duration_ms if job.last_duration_ms is not None else -1,
-        }[key]
-
-    def matches(self, text: str) -> bool:
-        hay = " ".join(
-            [self.job.name, self.job.model_name, self.target, self.schedule, self.status]
-        )
-        return text.lower() in hay.lower()
-
-
-def target_label(obj: ManagedObject | None, target_id: int) -> str:
-    if obj is None:
-        return f"#{target_id} (missing)"
-    kind = "group" if obj.is_group else "device"
-    return f"{obj.name or kind} (#{obj.id}, {kind})"
-
-
-def schedule_words(job: Job) -> str:
-    schedule = job.schedule
-    if schedule.get("frequency") == "periodic":
-        cron = str(schedule.get("cronExpression") or "")
-        return describe_cron(cron) or cron
-    at = schedule.get("scheduleAt")
-    return f"Once at {at}" if at else "Once, as soon as possible"
-
-
-def job_rows(request: Request, tenant: str) -> list[JobRow]:
-    svc = services(request)
-    jobs = svc.jobs.list_jobs(tenant)
-    with svc.db.read() as conn:
-        targets = inventory_repo.get_objects(conn, tenant, sorted({j.target_id for j in jobs}))
-        messages = last_messages(conn, [j.id for j in jobs])
-    return [
-        JobRow(
-            job=j,
-            target=target_label(targets.get(j.target_id), j.target_id),
-            schedule=schedule_words(j),
-            zone=str(j.schedule.get("timeZone") or "UTC"),
-            status=j.last_status.value if j.last_status else "Pending",
-            messages=messages.get(j.id, ()),
-        )
-        for j in jobs
-    ]
+def _page_number(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 7 else 1
 
 
 @router.get("/")
 def jobs_page(
     request: Request,
-    q: str = "",
-    sort: str = "name",
-    dir: str = "asc",
+    q: str = Query("", max_length=200),
+    status: str = Query("", max_length=20),
+    sort: str = Query("name", max_length=20),
+    dir: str = Query("asc", max_length=4),
+    page_text: str = Query("1", alias="page", max_length=12),
+    part: str = Query("", max_length=10),
     user: ConsoleUser = CurrentUser,
-) -> HTMLResponse:
-    sort = sort if sort in SORT_KEYS else "name"
+) -> Response:
+    svc = services(request)
     descending = dir == "desc"
-    rows = [r for r in job_rows(request, user.principal.tenant) if r.matches(q.strip()[:200])]
-    rows.sort(key=lambda r: r.sort_key(sort), reverse=descending)
+    sort = sort if sort in SORT_KEYS else "name"
+    status = status if status in STATUSES else ""
+    rows = job_rows(svc.job_views.overview(user.principal.tenant))
+    listed = list_page(rows, q.strip(), status, sort, descending, _page_number(page_text))
+    state = {
+        "q": q,
+        "status": status,
+        "sort": sort,
+        "dir": "desc" if descending else "asc",
+        "page": listed.page if listed.page > 1 else "",
+    }
+    context: dict[str, Any] = {
+        "listed": listed,
+        "state": state,
+        "query": query,
+        "sort_keys": SORT_KEYS,
+        "labels": SORT_LABELS,
+        "statuses": STATUSES,
+        "refresh_s": svc.settings.console_refresh_s,
+    }
+    body = render_part(request, user, "jobs_table_body.html", **context)
+    version = fingerprint(body)
+    if part == "live":
+        # A shown list refreshing itself: nothing while it is unchanged.
+        found = unchanged(request, version)
+        if found is not None:
+            return found
     template = "jobs_table.html" if request.headers.get("hx-request") else "jobs.html"
-    return page(
-        request,
-        template,
-        user,
-        rows=rows,
-        q=q[:200],
-        sort=sort,
-        dir="desc" if descending else "asc",
-        sort_keys=SORT_KEYS,
-    )
+    return page(request, template, user, body=body, version=version, **context)
 
 
-def next_fires(job: Job, now: datetime, count: int = 5) -> list[datetime]:
+def next_fires(job: Job, now: datetime, count: int = FIRES_SHOWN) -> list[datetime]:
     schedule = job.schedule
     if schedule.get("frequency") != "periodic":
         return [job.next_fire_at] if job.next_fire_at else []
@@ -132,28 +104,54 @@ def next_fires(job: Job, now: datetime, count: int = 5) -> list[datetime]:
     return [datetime.fromisoformat(t) for t in found]
 
 
+def _statuses(text: str) -> tuple[ExecutionStatus, ...]:
+    return (ExecutionStatus(text),) if text in HISTORY_STATUSES else ()
+
+
 @router.get("/jobs/{job_id}")
-def job_page(job_id: str, request: Request, user: ConsoleUser = CurrentUser) -> HTMLResponse:
+def job_page(
+    job_id: str,
+    request: Request,
+    hstatus: str = Query("", max_length=20),
+    page_text: str = Query("1", alias="hpage", max_length=12),
+    part: str = Query("", max_length=10),
+    done: str = Query("", max_length=20),
+    user: ConsoleUser = CurrentUser,
+) -> Response:
     svc = services(request)
     tenant = user.principal.tenant
-    job = svc.jobs.get(tenant, job_id)
-    history: list[Execution] = svc.jobs.history(tenant, job_id)
-    with svc.db.read() as conn:
-        target = inventory_repo.get_object(conn, tenant, job.target_id)
-    model_exists = job.model_name in svc.models.names(tenant)
+    view: JobOverview = svc.job_views.job(tenant, job_id)
+    job = view.job
+    statuses = _statuses(hstatus)
+    history: HistoryPage = svc.job_views.history(
+        tenant, job_id, statuses, _page_number(page_text), HISTORY_PAGE_SIZE
+    )
+    state = {
+        "hstatus": statuses[0].value if statuses else "",
+        "hpage": history.page if history.page > 1 else "",
+    }
+    context: dict[str, Any] = {
+        "view": view,
+        "job": job,
+        "history": history,
+        "timeline": list(reversed(history.executions)),
+        "fires": next_fires(job, svc.clock.now()),
+        "zone": str(job.schedule.get("timeZone") or "UTC"),
+        "state": state,
+        "query": query,
+        "statuses": HISTORY_STATUSES,
+        "refresh_s": svc.settings.console_refresh_s,
+        "target": target_label(view.target, job.target_id),
+        "schedule": schedule_words(job),
+    }
+    body = render_part(request, user, "job_body.html", **context)
+    version = fingerprint(body)
+    if part == "live":
+        return unchanged(request, version) or page(
+            request, "job_live.html", user, body=body, version=version, **context
+        )
     return page(
-        request,
-        "job.html",
-        user,
-        job=job,
-        target=target_label(target, job.target_id),
-        schedule=schedule_words(job),
-        zone=str(job.schedule.get("timeZone") or "UTC"),
-        fires=next_fires(job, svc.clock.now()),
-        timeline=history[-TIMELINE_LENGTH:],
-        recent=list(reversed(history[-20:])),
-        total=len(history),
-        model_exists=model_exists,
+        request, "job.html", user, body=body, version=version, notice=NOTICES.get(done), **context
     )
 
 
@@ -179,6 +177,8 @@ def confirm_delete(job_id: str, request: Request, user: ConsoleUser = CurrentUse
         user,
         title=f"Delete job {job.name}?",
         question=f"Delete the job “{job.name}” (#{job.id}) and its execution history?",
+        items=[],
+        more=0,
         action=f"/jobs/{job.id}/delete",
         confirm_label="Delete job",
         cancel_url=f"/jobs/{job.id}",

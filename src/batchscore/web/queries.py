@@ -1,15 +1,13 @@
-"""Read-only queries the console needs beyond the API's use cases: last messages per job,
-the series a device has, their latest values. Every query is an index seek, never a scan."""
+"""Read-only queries the console needs beyond the API's use cases: the series a device has,
+their latest values. Every query is an index seek, never a scan."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
-from batchscore.domain.jobs import ExecutionStatus
-from batchscore.store.tables import executions, measurements
+from batchscore.store.tables import measurements
 
 MAX_SERIES = 200
 
@@ -21,29 +19,6 @@ class LatestValue:
     time_ns: int
     value: float
     unit: str | None
-
-
-def last_messages(conn: Connection, job_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
-    """The status messages of each job's last finished execution."""
-    ids = list(job_ids)
-    if not ids:
-        return {}
-    last = (
-        select(executions.c.job_id, func.max(executions.c.number).label("number"))
-        .where(
-            executions.c.job_id.in_(ids),
-            executions.c.status != ExecutionStatus.RUNNING.value,
-        )
-        .group_by(executions.c.job_id)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(executions.c.job_id, executions.c.messages).join(
-            last,
-            and_(executions.c.job_id == last.c.job_id, executions.c.number == last.c.number),
-        )
-    )
-    return {int(r.job_id): tuple(r.messages or ()) for r in rows}
 
 
 def series_of(conn: Connection, tenant: str, device_id: int) -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""CSV export of inferences, safe to open in a spreadsheet."""
+"""CSV export of inferences, safe to open in a spreadsheet (the API's and the console's)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from batchscore.api.render import format_instant_ns
 from batchscore.domain.finite import finite_or_none
+from batchscore.domain.timefmt import format_instant_ns
 from batchscore.execution.codec import Chunk
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
