@@ -43,7 +43,7 @@ def _execution(services: Services) -> tuple[int, list[int]]:
             "modelToDeviceMappings": {"a": "f.s.value"},
             "jobSchedule": {
                 "frequency": "periodic",
-                "cronExpression": "0 0 0 31 2 ? 2099",
+                "cronExpression": "0 0 0 1 1 ? 2099",
                 "timeZone": "UTC",
                 "dataFromPreviousNSeconds": PER_DEVICE,
             },

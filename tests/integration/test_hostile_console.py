@@ -105,7 +105,7 @@ def test_the_token_must_come_before_any_file(client: TestClient) -> None:
         assert r.status_code == 403, r.text[:300]
     good = multipart(("csrf_token", token.encode(), None), ("file", pmml, "m.pmml"))
     r = client.post("/models", content=good, headers=MULTIPART, follow_redirects=False)
-    assert (r.status_code, r.headers["location"]) == (303, "/models?uploaded=Uploaded")
+    assert (r.status_code, r.headers["location"]) == (303, "/models?done=uploaded&name=Uploaded")
 
 
 def test_a_reader_is_refused_before_the_form_is_read(client: TestClient) -> None:
