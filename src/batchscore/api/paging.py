@@ -1,36 +1,68 @@
-"""Cumulocity paging: ``pageSize``/``currentPage`` in, ``statistics`` and ``next``/``prev`` out."""
+"""Cumulocity paging: ``pageSize``/``currentPage`` in, ``statistics`` and ``next``/``prev`` out;
+collections rendered piece by piece, so a page of large documents is never whole in memory."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Query, Request
+from fastapi.responses import StreamingResponse
 
 DEFAULT_PAGE_SIZE = 5
 # Like Cumulocity, a larger pageSize is capped rather than refused, so clients written for it
 # (which often ask for more) keep working; statistics.pageSize tells the size actually used.
 MAX_PAGE_SIZE = 2000
+# Every paged route refuses a page number past this: (page - 1) x size must stay a number every
+# backend's OFFSET takes (a huge page number answered 500).
+MAX_CURRENT_PAGE = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class Paging:
     size: int
     current: int
-    with_total: bool
+    with_total_pages: bool = False
+    with_total_elements: bool = False
 
     @property
     def offset(self) -> int:
         return (self.current - 1) * self.size
 
+    @property
+    def with_total(self) -> bool:
+        return self.with_total_pages or self.with_total_elements
+
 
 def paging(
     pageSize: int = Query(DEFAULT_PAGE_SIZE, ge=1, description="At most 2000; larger is capped."),
-    currentPage: int = Query(1, ge=1, le=10_000_000),
+    currentPage: int = Query(1, ge=1, le=MAX_CURRENT_PAGE),
     withTotalPages: bool = Query(False),
+    withTotalElements: bool = Query(False),
 ) -> Paging:
     """The paging parameters of a Cumulocity collection request."""
-    return Paging(min(pageSize, MAX_PAGE_SIZE), currentPage, withTotalPages)
+    return Paging(min(pageSize, MAX_PAGE_SIZE), currentPage, withTotalPages, withTotalElements)
+
+
+def _statistics(page: Paging, total: int | None) -> dict[str, Any]:
+    statistics: dict[str, Any] = {"pageSize": page.size, "currentPage": page.current}
+    if total is not None:
+        if page.with_total_pages:
+            statistics["totalPages"] = -(-total // page.size)
+        if page.with_total_elements:
+            statistics["totalElements"] = total
+    return statistics
+
+
+def _links(request: Request, page: Paging, has_more: bool) -> dict[str, str]:
+    links: dict[str, str] = {}
+    if has_more:
+        links["next"] = str(request.url.include_query_params(currentPage=page.current + 1))
+    if page.current > 1:
+        links["prev"] = str(request.url.include_query_params(currentPage=page.current - 1))
+    return links
 
 
 def envelope(
@@ -43,12 +75,37 @@ def envelope(
     total: int | None,
 ) -> dict[str, Any]:
     """The collection body: ``self``, the items under ``key``, ``statistics``, ``next``/``prev``."""
-    statistics: dict[str, Any] = {"pageSize": page.size, "currentPage": page.current}
-    if total is not None:
-        statistics["totalPages"] = -(-total // page.size)
-    out: dict[str, Any] = {"self": str(request.url), key: items, "statistics": statistics}
-    if has_more:
-        out["next"] = str(request.url.include_query_params(currentPage=page.current + 1))
-    if page.current > 1:
-        out["prev"] = str(request.url.include_query_params(currentPage=page.current - 1))
+    out: dict[str, Any] = {"self": str(request.url), key: items}
+    out["statistics"] = _statistics(page, total)
+    out.update(_links(request, page, has_more))
     return out
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def streamed_envelope(
+    request: Request,
+    key: str,
+    batches: Iterable[list[bytes]],
+    page: Paging,
+    *,
+    has_more: bool,
+    total: int | None,
+    media_type: str = "application/json",
+) -> StreamingResponse:
+    """The collection body of :func:`envelope`, sent as its items are rendered (``batches`` of
+    JSON-encoded items), so memory holds one batch, not the page."""
+
+    def body() -> Iterator[bytes]:
+        yield b'{"self":' + _dumps(str(request.url)) + b"," + _dumps(key) + b":["
+        first = True
+        for batch in batches:
+            if batch:
+                yield (b"" if first else b",") + b",".join(batch)
+                first = False
+        tail = {"statistics": _statistics(page, total), **_links(request, page, has_more)}
+        yield b"]," + _dumps(tail)[1:]
+
+    return StreamingResponse(body(), media_type=media_type)

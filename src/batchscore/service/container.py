@@ -10,11 +10,15 @@ from batchscore.execution.backends import partition_runner
 from batchscore.execution.executor import JobExecutor
 from batchscore.passwords import configure_hashing
 from batchscore.runtime.registry import ModelCache
+from batchscore.service.alarms import AlarmService
 from batchscore.service.apply import ApplyService
 from batchscore.service.auth import Authenticator, FailureLimiter
+from batchscore.service.events import EventService
 from batchscore.service.inferences import InferenceService
 from batchscore.service.inventory import InventoryService
+from batchscore.service.inventory_query import ObjectService
 from batchscore.service.jobs import JobService
+from batchscore.service.measurement_series import SeriesService
 from batchscore.service.measurements import MeasurementService
 from batchscore.service.models import ModelService
 from batchscore.settings import Settings
@@ -34,6 +38,10 @@ class Services:
     inventory: InventoryService
     jobs: JobService
     measurements: MeasurementService
+    objects: ObjectService
+    series: SeriesService
+    alarms: AlarmService
+    events: EventService
     model_cache: ModelCache
     source: MeasurementSource
     executor: JobExecutor
@@ -50,7 +58,8 @@ class Services:
         clock = clock or SystemClock()
         configure_hashing(settings.password_profile)
         limiter = FailureLimiter(settings.login_failures_allowed, settings.login_failure_window_s)
-        inventory = InventoryService(db, clock)
+        budget = settings.max_body_bytes  # the most fragments one stored document may hold
+        inventory = InventoryService(db, clock, budget)
         cache = ModelCache()
         source = make_source(settings, db, inventory)
         jobs = JobService(db, clock, source if settings.source == "cumulocity" else None)
@@ -76,6 +85,10 @@ class Services:
             inventory=inventory,
             jobs=jobs,
             measurements=MeasurementService(db),
+            objects=ObjectService(db),
+            series=SeriesService(db),
+            alarms=AlarmService(db, clock, budget),
+            events=EventService(db, clock, budget),
             model_cache=cache,
             source=source,
             executor=executor,

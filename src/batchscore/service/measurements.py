@@ -1,45 +1,39 @@
-"""Measurement use cases: validated, all-or-nothing writes and paged reads."""
+"""Measurement use cases: validated, all-or-nothing writes (every POST is a new measurement),
+reads by id and by page, deletes by id and by filter."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from batchscore.domain.documents import limit_messages, object_id
 from batchscore.domain.measurements import (
-    Measurement,
-    SeriesValue,
-    limit_messages,
+    NewMeasurement,
+    RawMeasurement,
+    StoredMeasurement,
     parse_measurements,
 )
-from batchscore.errors import Invalid
-from batchscore.service.inventory import parse_object_id
+from batchscore.errors import Invalid, NotFound
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import measurements as repo
 from batchscore.store.db import Database
 from batchscore.store.measurements import MeasurementFilter
 
-
-@dataclass(frozen=True, slots=True)
-class StoredMeasurement:
-    """A measurement as answered by the API: its device and values, grouped by time and type."""
-
-    device_id: int
-    time_ns: int
-    type: str | None
-    values: tuple[SeriesValue, ...]
-
-    @property
-    def id(self) -> str:
-        # Derived from the grouping key so that re-posting answers the same id.
-        return f"{self.device_id}-{self.time_ns}"
+BATCH = 16  # measurements per read while rendering a page (each at most the body limit)
 
 
 @dataclass(frozen=True, slots=True)
 class MeasurementPage:
-    measurements: list[StoredMeasurement]
+    """One page: ids in order, whether more follow, the total when asked."""
+
+    ids: list[int]
     has_more: bool
     total: int | None
+
+
+def measurement_not_found(measurement_id: str | int) -> NotFound:
+    return NotFound(f"Measurement with id '{str(measurement_id)[:40]}' not found.")
 
 
 class MeasurementService:
@@ -47,38 +41,54 @@ class MeasurementService:
         self.db = db
 
     def create(self, tenant: str, body: Any) -> tuple[list[StoredMeasurement], bool]:
-        """Store one measurement or a collection: validated whole first, then written in one
-        transaction, so a rejected collection writes nothing. Returns them and whether it was a
-        collection."""
+        """Store one measurement or a ``{"measurements": [...]}`` collection, validated whole
+        first and written in one transaction, so a rejected collection writes nothing. Returns
+        them and whether the body was a collection."""
         parsed, is_collection = parse_measurements(body)
-        sources = self._resolve_sources(tenant, parsed, is_collection)
-        stored = [
-            StoredMeasurement(sources[i], item.time_ns, item.type, item.values)
-            for i, item in enumerate(parsed)
-        ]
-        rows = [
-            repo.ValueRow(s.device_id, v.fragment, v.series, s.time_ns, v.value, v.unit, s.type)
-            for s in stored
-            for v in s.values
-        ]
-        with self.db.write() as conn:
-            repo.insert_values(conn, tenant, rows)
-        return stored, is_collection
+        return self.create_many(tenant, parsed, collection=is_collection), is_collection
 
-    def _resolve_sources(
-        self, tenant: str, parsed: list[Measurement], is_collection: bool
-    ) -> list[int]:
-        ids = [parse_object_id(item.source) for item in parsed]
-        with self.db.read() as conn:
-            known = inventory_repo.get_objects(conn, tenant, sorted({i for i in ids if i}))
-        errors = []
-        for index, (item, found) in enumerate(zip(parsed, ids, strict=True)):
-            if found is None or found not in known:
-                label = f"measurements[{index}]." if is_collection else ""
-                errors.append(f"{label}source: managed object '{item.source[:40]}' not found.")
-        if errors:
-            raise Invalid.collect(limit_messages(errors))
-        return [i for i in ids if i is not None]
+    def create_many(
+        self, tenant: str, items: Sequence[NewMeasurement], *, collection: bool = True
+    ) -> list[StoredMeasurement]:
+        """Store already validated measurements (all or nothing): each is a new measurement with
+        its own id, also when source, time and type repeat. Raises ``Invalid`` naming any source
+        that is no managed object of ``tenant``."""
+        with self.db.write() as conn:
+            known = inventory_repo.existing_ids(conn, tenant, (m.source for m in items))
+            errors = [
+                f"{f'measurements[{i}].' if collection else ''}source: managed object "
+                f"'{item.source}' not found."
+                for i, item in enumerate(items)
+                if item.source not in known
+            ]
+            if errors:
+                raise Invalid.collect(limit_messages(errors))
+            ids = repo.insert_measurements(conn, tenant, items)
+        return [
+            StoredMeasurement(new_id, m.source, m.time_ns, m.type, m.fragments)
+            for new_id, m in zip(ids, items, strict=True)
+        ]
+
+    def get(self, tenant: str, measurement_id: str | int) -> StoredMeasurement:
+        parsed = object_id(measurement_id)
+        found = None
+        if parsed is not None:
+            with self.db.read() as conn:
+                found = repo.get_measurement(conn, tenant, parsed)
+        if found is None:
+            raise measurement_not_found(measurement_id)
+        return found
+
+    def delete(self, tenant: str, measurement_id: str | int) -> None:
+        parsed = object_id(measurement_id)
+        with self.db.write() as conn:
+            if parsed is None or not repo.delete_measurement(conn, tenant, parsed):
+                raise measurement_not_found(measurement_id)
+
+    def delete_matching(self, tenant: str, flt: MeasurementFilter) -> int:
+        """Delete every measurement matching ``flt`` (all of the tenant's without filters)."""
+        with self.db.write() as conn:
+            return repo.delete_matching(conn, tenant, flt)
 
     def page(
         self,
@@ -90,20 +100,26 @@ class MeasurementService:
         descending: bool,
         with_total: bool,
     ) -> MeasurementPage:
-        """One page of measurements matching ``flt``, ordered by time."""
+        """The ids of one page of measurements matching ``flt``, ordered by time."""
         offset = (current_page - 1) * page_size
         with self.db.read() as conn:
-            keys = repo.page_keys(
+            ids = repo.page_ids(
                 conn, tenant, flt, offset=offset, limit=page_size + 1, descending=descending
             )
-            has_more = len(keys) > page_size
-            keys = keys[:page_size]
-            rows = repo.rows_of(conn, tenant, keys)
             total = repo.count_measurements(conn, tenant, flt) if with_total else None
-        grouped: dict[repo.MeasurementKey, list[SeriesValue]] = defaultdict(list)
-        for r in rows:
-            grouped[(r.device_id, r.time_ns, r.type)].append(
-                SeriesValue(r.fragment, r.series, r.value, r.unit)
-            )
-        found = [StoredMeasurement(d, t, ty, tuple(grouped[(d, t, ty)])) for d, t, ty in keys]
-        return MeasurementPage(found, has_more, total)
+        return MeasurementPage(ids[:page_size], len(ids) > page_size, total)
+
+    def batches(self, tenant: str, ids: Sequence[int]) -> Iterator[list[RawMeasurement]]:
+        """The measurements of ``ids`` in order, ``BATCH`` at a time, in one read transaction
+        (so a page is one snapshot); only a batch is in memory at once."""
+        with self.db.read() as conn:
+            for start in range(0, len(ids), BATCH):
+                yield repo.raw_measurements(conn, tenant, ids[start : start + BATCH])
+
+    def supported(self, tenant: str, source: str | int) -> list[tuple[str, str]]:
+        """The (fragment, series) pairs the source has values of, in name order."""
+        device = object_id(source)
+        with self.db.read() as conn:
+            if device is None or inventory_repo.get_object(conn, tenant, device) is None:
+                raise NotFound(f"Managed object with id '{str(source)[:40]}' not found.")
+            return repo.series_of(conn, tenant, device)

@@ -1,39 +1,59 @@
-"""Measurement values: idempotent bulk insert, window reads into numpy, and paging by measurement.
+"""Measurements: documents with ids (``measurements``) and their series values
+(``measurement_values``), written together, read back as documents or as numpy windows.
 
-A measurement of the API is the group of rows sharing (device, time_ns, type); nothing else
-records it, so re-posting the same measurement touches nothing.
+Writes go through the driver's ``executemany`` with ids allocated up front, so a bulk insert
+costs one statement per table; a measurement's values are derived from its fragments
+(``domain.measurements.series_values``), which is also how a delete finds them again.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Connection, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Connection, Text, cast, delete, func, select, text
 
-from batchscore.store.tables import measurements
+from batchscore.domain.measurements import (
+    NewMeasurement,
+    RawMeasurement,
+    SeriesValue,
+    StoredMeasurement,
+    series_values,
+)
+from batchscore.store import json_sql
+from batchscore.store.tables import measurement_values, measurements
 
 m = measurements
+v = measurement_values
 
 _PAIR = np.dtype([("t", np.int64), ("v", np.float64)])
 _SERIES_QMARK = (
-    "SELECT time_ns, value FROM measurements WHERE tenant_id = ? AND device_id = ? "
-    "AND fragment = ? AND series = ? AND time_ns >= ? AND time_ns < ? ORDER BY time_ns"
+    "SELECT time_ns, value FROM measurement_values WHERE tenant_id = ? AND device_id = ? "
+    "AND fragment = ? AND series = ? AND time_ns >= ? AND time_ns < ? "
+    "ORDER BY time_ns, measurement_id"
 )
-_ROWS_QMARK = (
-    "SELECT fragment, series, time_ns, value, unit, type FROM measurements "
-    "WHERE tenant_id = ? AND device_id = ? AND time_ns >= ? AND time_ns <= ? "
-    "ORDER BY time_ns, fragment, series"
+_INSERT_DOCS = (
+    "INSERT INTO measurements (id, tenant_id, device_id, time_ns, type, fragments) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_VALUES = (
+    "INSERT INTO measurement_values (tenant_id, device_id, fragment, series, time_ns, "
+    "measurement_id, value, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_DELETE_VALUE = (
+    "DELETE FROM measurement_values WHERE tenant_id = ? AND device_id = ? AND fragment = ? "
+    "AND series = ? AND time_ns = ? AND measurement_id = ?"
 )
 
 
 @dataclass(frozen=True, slots=True)
 class ValueRow:
-    """One stored value, as inserted and as read back for the API."""
+    """One series value to store (bulk import, demo data): rows of one device, instant and type
+    make one measurement."""
 
     device_id: int
     fragment: str
@@ -46,7 +66,8 @@ class ValueRow:
 
 @dataclass(frozen=True, slots=True)
 class MeasurementFilter:
-    """The GET filters; ``None`` means no restriction. Times are ``[start_ns, end_ns)``."""
+    """The list and delete filters; ``None`` means no restriction. Times are
+    ``[start_ns, end_ns)``."""
 
     device_id: int | None = None
     start_ns: int | None = None
@@ -56,43 +77,134 @@ class MeasurementFilter:
     type: str | None = None
 
 
-MeasurementKey = tuple[int, int, str | None]  # (device_id, time_ns, type)
-
-
-def insert_values(conn: Connection, tenant: str, rows: Sequence[ValueRow]) -> None:
-    """Insert many values in one executemany; values already stored are left as they are."""
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(m).on_conflict_do_nothing()
-    conn.execute(
-        stmt,
-        [
-            {
-                "tenant_id": tenant,
-                "device_id": r.device_id,
-                "fragment": r.fragment,
-                "series": r.series,
-                "time_ns": r.time_ns,
-                "value": r.value,
-                "unit": r.unit,
-                "type": r.type,
-            }
-            for r in rows
-        ],
-    )
+def _sql(conn: Connection, qmark_sql: str) -> str:
+    return qmark_sql if conn.dialect.paramstyle == "qmark" else qmark_sql.replace("?", "%s")
 
 
 def _driver_rows(conn: Connection, qmark_sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
     """The rows of ``qmark_sql`` as the driver's tuples, through a raw cursor: the hot reads
-    skip SQLAlchemy's Row objects. ``%s`` replaces ``?`` for drivers of that style (psycopg)."""
-    sql = qmark_sql if conn.dialect.paramstyle == "qmark" else qmark_sql.replace("?", "%s")
+    skip SQLAlchemy's Row objects."""
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(sql, params)
+        cursor.execute(_sql(conn, qmark_sql), params)
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def _driver_many(conn: Connection, qmark_sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(_sql(conn, qmark_sql), rows)
+    finally:
+        cursor.close()
+
+
+def _new_ids(conn: Connection, count: int) -> list[int]:
+    """``count`` fresh measurement ids, ascending. On SQLite the write transaction holds the
+    database's write lock (BEGIN IMMEDIATE), so the ids after the largest ever used are free;
+    inserting them moves AUTOINCREMENT's counter past them. On PostgreSQL they come from the
+    column's sequence."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('measurements', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return sorted(int(r[0]) for r in rows)
+    used = conn.execute(
+        text(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
+            "WHERE name = 'measurements'), 0), coalesce((SELECT max(id) FROM measurements), 0))"
+        )
+    ).scalar_one()
+    first = int(used) + 1
+    return list(range(first, first + count))
+
+
+def insert_measurements(
+    conn: Connection, tenant: str, items: Sequence[NewMeasurement]
+) -> list[int]:
+    """Store every measurement as a new one (no de-duplication) with its series values; returns
+    their ids, in order."""
+    if not items:
+        return []
+    ids = _new_ids(conn, len(items))
+    dumps = json.dumps
+    _driver_many(
+        conn,
+        _INSERT_DOCS,
+        [
+            (
+                new_id,
+                tenant,
+                item.source,
+                item.time_ns,
+                item.type,
+                dumps(item.fragments, allow_nan=False, ensure_ascii=False, separators=(",", ":")),
+            )
+            for new_id, item in zip(ids, items, strict=True)
+        ],
+    )
+    _driver_many(
+        conn,
+        _INSERT_VALUES,
+        [
+            (tenant, item.source, s.fragment, s.series, item.time_ns, new_id, s.value, s.unit)
+            for new_id, item in zip(ids, items, strict=True)
+            for s in item.values
+        ],
+    )
+    return ids
+
+
+def measurements_of_values(rows: Sequence[ValueRow]) -> list[NewMeasurement]:
+    """Group value rows into measurements: one per (device, instant, type), in first-seen order;
+    a row without a type takes its fragment's name."""
+    grouped: dict[tuple[int, int, str], list[ValueRow]] = {}
+    for row in rows:
+        grouped.setdefault((row.device_id, row.time_ns, row.type or row.fragment), []).append(row)
+    out: list[NewMeasurement] = []
+    for (device, time_ns, type_), members in grouped.items():
+        fragments: dict[str, Any] = {}
+        values: list[SeriesValue] = []
+        for r in members:
+            entry: dict[str, Any] = {"value": r.value}
+            if r.unit is not None:
+                entry["unit"] = r.unit
+            fragments.setdefault(r.fragment, {})[r.series] = entry
+            values.append(SeriesValue(r.fragment, r.series, r.value, r.unit))
+        out.append(NewMeasurement(device, time_ns, type_, fragments, tuple(values)))
+    return out
+
+
+def insert_values(conn: Connection, tenant: str, rows: Sequence[ValueRow]) -> int:
+    """Store value rows as measurements (see :func:`measurements_of_values`); returns how many
+    measurements were stored."""
+    return len(insert_measurements(conn, tenant, measurements_of_values(rows)))
+
+
+def present_times(
+    conn: Connection,
+    tenant: str,
+    device_id: int,
+    fragment: str,
+    series: str,
+    lo_ns: int,
+    hi_ns: int,
+) -> set[int]:
+    """The instants in ``[lo_ns, hi_ns]`` at which a series already has a value."""
+    rows = _driver_rows(
+        conn,
+        "SELECT time_ns FROM measurement_values WHERE tenant_id = ? AND device_id = ? "
+        "AND fragment = ? AND series = ? AND time_ns >= ? AND time_ns <= ?",
+        (tenant, device_id, fragment, series, lo_ns, hi_ns),
+    )
+    return {int(r[0]) for r in rows}
 
 
 def read_series(
@@ -104,14 +216,21 @@ def read_series(
     start_ns: int,
     end_ns: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Times (epoch ns) and values of one series in ``[start_ns, end_ns)``, ordered by time.
-    The driver's tuples go straight into one structured array; the primary key serves the
-    range scan in time order."""
+    """Times (epoch ns) and values of one series in ``[start_ns, end_ns)``, ordered by time, one
+    value per instant: where several measurements hold a value at the same instant, the first
+    stored (lowest id) counts. The primary key serves the range scan in this order."""
     rows = _driver_rows(
         conn, _SERIES_QMARK, (tenant, device_id, fragment, series, start_ns, end_ns)
     )
     pairs = np.array(rows, dtype=_PAIR)
-    return np.ascontiguousarray(pairs["t"]), np.ascontiguousarray(pairs["v"])
+    times, values = pairs["t"], pairs["v"]
+    if len(times) > 1:
+        repeated = times[1:] == times[:-1]
+        if repeated.any():
+            keep = np.ones(len(times), dtype=bool)
+            keep[1:] = ~repeated
+            times, values = times[keep], values[keep]
+    return np.ascontiguousarray(times), np.ascontiguousarray(values)
 
 
 def first_time(
@@ -126,13 +245,13 @@ def first_time(
     (fragment, series), or None: one primary-key seek per path."""
     found = [
         conn.execute(
-            select(func.min(m.c.time_ns)).where(
-                m.c.tenant_id == tenant,
-                m.c.device_id == device_id,
-                m.c.fragment == fragment,
-                m.c.series == series,
-                m.c.time_ns >= start_ns,
-                m.c.time_ns < end_ns,
+            select(func.min(v.c.time_ns)).where(
+                v.c.tenant_id == tenant,
+                v.c.device_id == device_id,
+                v.c.fragment == fragment,
+                v.c.series == series,
+                v.c.time_ns >= start_ns,
+                v.c.time_ns < end_ns,
             )
         ).scalar()
         for fragment, series in paths
@@ -141,7 +260,8 @@ def first_time(
     return min(times) if times else None
 
 
-def _conditions(tenant: str, flt: MeasurementFilter) -> list[ColumnElement[bool]]:
+def _conditions(conn: Connection, tenant: str, flt: MeasurementFilter) -> list[ColumnElement[bool]]:
+    dialect = conn.dialect.name
     conds: list[ColumnElement[bool]] = [m.c.tenant_id == tenant]
     if flt.device_id is not None:
         conds.append(m.c.device_id == flt.device_id)
@@ -149,16 +269,31 @@ def _conditions(tenant: str, flt: MeasurementFilter) -> list[ColumnElement[bool]
         conds.append(m.c.time_ns >= flt.start_ns)
     if flt.end_ns is not None:
         conds.append(m.c.time_ns < flt.end_ns)
-    if flt.fragment is not None:
-        conds.append(m.c.fragment == flt.fragment)
-    if flt.series is not None:
-        conds.append(m.c.series == flt.series)
     if flt.type is not None:
         conds.append(m.c.type == flt.type)
+    if flt.fragment is not None:
+        path = (flt.fragment,) if flt.series is None else (flt.fragment, flt.series)
+        conds.append(json_sql.has_path(m.c.fragments, path, dialect))
+    elif flt.series is not None:
+        conds.append(_any_fragment_has(flt.series, dialect))
     return conds
 
 
-def page_keys(
+def _any_fragment_has(series: str, dialect: str) -> ColumnElement[bool]:
+    """Some fragment of the measurement has a property named ``series``."""
+    each = func.json_each(m.c.fragments).table_valued("key", "value").alias("each_fragment")
+    if dialect == "postgresql":
+        found = each.c.value.op("->")(series).is_not(None)
+    else:
+        found = func.json_type(each.c.value, f'$."{series}"').is_not(None)
+    return select(each.c.key).where(found).exists()
+
+
+def _ordered(descending: bool) -> list[Any]:
+    return [m.c.time_ns.desc(), m.c.id.desc()] if descending else [m.c.time_ns, m.c.id]
+
+
+def page_ids(
     conn: Connection,
     tenant: str,
     flt: MeasurementFilter,
@@ -166,49 +301,192 @@ def page_keys(
     offset: int,
     limit: int,
     descending: bool,
-) -> list[MeasurementKey]:
-    """The measurements (device, time, type) matching ``flt``, one page, ordered by time."""
-    order: list[Any] = [m.c.time_ns, m.c.device_id, m.c.type]
-    if descending:
-        order = [c.desc() for c in order]
-    rows = conn.execute(
-        select(m.c.device_id, m.c.time_ns, m.c.type)
-        .where(*_conditions(tenant, flt))
-        .group_by(m.c.device_id, m.c.time_ns, m.c.type)
-        .order_by(*order)
+) -> list[int]:
+    """The ids of one page of matching measurements, by time (then id)."""
+    query = (
+        select(m.c.id)
+        .where(*_conditions(conn, tenant, flt))
+        .order_by(*_ordered(descending))
         .offset(offset)
         .limit(limit)
     )
-    return [(int(r.device_id), int(r.time_ns), r.type) for r in rows]
+    return [int(r.id) for r in conn.execute(query)]
+
+
+def raw_measurements(conn: Connection, tenant: str, ids: Sequence[int]) -> list[RawMeasurement]:
+    """The measurements of ``ids`` (those that still exist) in that order, fragments as the JSON
+    text stored."""
+    rows = conn.execute(
+        select(
+            m.c.id, m.c.device_id, m.c.time_ns, m.c.type, cast(m.c.fragments, Text).label("f")
+        ).where(m.c.tenant_id == tenant, m.c.id.in_(list(ids)))
+    )
+    found = {
+        int(r.id): RawMeasurement(int(r.id), int(r.device_id), int(r.time_ns), r.type, r.f)
+        for r in rows
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def count_measurements(conn: Connection, tenant: str, flt: MeasurementFilter) -> int:
     """How many measurements match ``flt`` (for ``withTotalPages``)."""
-    keys = (
-        select(m.c.device_id, m.c.time_ns, m.c.type)
-        .where(*_conditions(tenant, flt))
-        .group_by(m.c.device_id, m.c.time_ns, m.c.type)
-        .subquery()
+    query = select(func.count()).select_from(m).where(*_conditions(conn, tenant, flt))
+    return int(conn.execute(query).scalar_one())
+
+
+def get_measurement(conn: Connection, tenant: str, measurement_id: int) -> StoredMeasurement | None:
+    row = conn.execute(select(m).where(m.c.tenant_id == tenant, m.c.id == measurement_id)).first()
+    if row is None:
+        return None
+    return StoredMeasurement(
+        int(row.id), int(row.device_id), int(row.time_ns), row.type, dict(row.fragments)
     )
-    return int(conn.execute(select(func.count()).select_from(keys)).scalar_one())
 
 
-def rows_of(conn: Connection, tenant: str, keys: Sequence[MeasurementKey]) -> list[ValueRow]:
-    """Every stored value of the given measurements (one page of :func:`page_keys`), all
-    fragments included: one range read per device over the page's time span, served by the
-    (tenant, device, time) index, filtered to the page's keys."""
-    if not keys:
-        return []
-    wanted = set(keys)
-    spans: dict[int, tuple[int, int]] = {}
-    for device, time_ns, _ in keys:
-        lo, hi = spans.get(device, (time_ns, time_ns))
-        spans[device] = (min(lo, time_ns), max(hi, time_ns))
-    return [
-        ValueRow(device, fragment, series, time_ns, value, unit, type_)
-        for device, (lo, hi) in sorted(spans.items())
-        for fragment, series, time_ns, value, unit, type_ in _driver_rows(
-            conn, _ROWS_QMARK, (tenant, device, lo, hi)
-        )
-        if (device, time_ns, type_) in wanted
+def delete_measurement(conn: Connection, tenant: str, measurement_id: int) -> bool:
+    """Delete one measurement and its series values; False when there is none."""
+    found = get_measurement(conn, tenant, measurement_id)
+    if found is None:
+        return False
+    _delete_values(conn, tenant, [(found.id, found.source, found.time_ns, found.fragments)])
+    conn.execute(delete(m).where(m.c.tenant_id == tenant, m.c.id == found.id))
+    return True
+
+
+def delete_matching(
+    conn: Connection, tenant: str, flt: MeasurementFilter, *, batch: int = 2000
+) -> int:
+    """Delete every measurement matching ``flt`` with its series values; returns how many."""
+    if flt.type is None and flt.fragment is None and flt.series is None:
+        return _delete_by_time(conn, tenant, flt)
+    deleted = 0
+    while True:
+        rows = conn.execute(
+            select(m.c.id, m.c.device_id, m.c.time_ns, m.c.fragments)
+            .where(*_conditions(conn, tenant, flt))
+            .order_by(m.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return deleted
+        _delete_values(conn, tenant, [(r.id, r.device_id, r.time_ns, r.fragments) for r in rows])
+        conn.execute(delete(m).where(m.c.tenant_id == tenant, m.c.id.in_([r.id for r in rows])))
+        deleted += len(rows)
+
+
+def _delete_values(
+    conn: Connection, tenant: str, docs: Sequence[tuple[int, int, int, dict[str, Any]]]
+) -> None:
+    keys = [
+        (tenant, device, s.fragment, s.series, time_ns, doc_id)
+        for doc_id, device, time_ns, fragments in docs
+        for s in series_values(fragments, "", [])
     ]
+    _driver_many(conn, _DELETE_VALUE, keys)
+
+
+def _delete_by_time(conn: Connection, tenant: str, flt: MeasurementFilter) -> int:
+    """Without type or fragment filters the values go by primary-key ranges: per device, per
+    series, one range of time."""
+    devices = [flt.device_id] if flt.device_id is not None else devices_of(conn, tenant)
+    lo = flt.start_ns if flt.start_ns is not None else -(2**63)
+    hi = flt.end_ns if flt.end_ns is not None else 2**63 - 1
+    for device in devices:
+        for fragment, series in series_of(conn, tenant, device):
+            conn.execute(
+                delete(v).where(
+                    v.c.tenant_id == tenant,
+                    v.c.device_id == device,
+                    v.c.fragment == fragment,
+                    v.c.series == series,
+                    v.c.time_ns >= lo,
+                    v.c.time_ns < hi,
+                )
+            )
+    result = conn.execute(delete(m).where(*_conditions(conn, tenant, flt)))
+    return int(result.rowcount or 0)
+
+
+def devices_of(conn: Connection, tenant: str) -> list[int]:
+    """The devices with measurements, by a loose index scan (one seek per device)."""
+    found: list[int] = []
+    last = -1
+    while True:
+        nxt = conn.execute(
+            select(func.min(m.c.device_id)).where(m.c.tenant_id == tenant, m.c.device_id > last)
+        ).scalar()
+        if nxt is None:
+            return found
+        last = int(nxt)
+        found.append(last)
+
+
+def series_of(
+    conn: Connection, tenant: str, device_id: int, *, limit: int = 10_000
+) -> list[tuple[str, str]]:
+    """The (fragment, series) pairs a device has values of, in name order: a loose index scan,
+    one primary-key seek per series instead of reading every value."""
+    found: list[tuple[str, str]] = []
+    fragment, series = "", ""
+    while len(found) < limit:
+        row = conn.execute(
+            select(v.c.fragment, v.c.series)
+            .where(
+                v.c.tenant_id == tenant,
+                v.c.device_id == device_id,
+                (v.c.fragment > fragment) | ((v.c.fragment == fragment) & (v.c.series > series)),
+            )
+            .order_by(v.c.fragment, v.c.series)
+            .limit(1)
+        ).first()
+        if row is None:
+            break
+        fragment, series = row.fragment, row.series
+        found.append((fragment, series))
+    return found
+
+
+def aggregate(
+    conn: Connection,
+    tenant: str,
+    device_id: int,
+    fragment: str,
+    series: str,
+    start_ns: int,
+    end_ns: int,
+    *,
+    bucket_ns: int | None,
+    descending: bool,
+    limit: int,
+) -> list[tuple[int, float, float]]:
+    """(start of bucket, min, max) of one series in ``[start_ns, end_ns)``, per bucket of
+    ``bucket_ns`` (per instant when None), the first ``limit`` buckets in time order."""
+    key = "time_ns" if bucket_ns is None else f"(time_ns / {int(bucket_ns)}) * {int(bucket_ns)}"
+    direction = "DESC" if descending else "ASC"
+    rows = _driver_rows(
+        conn,
+        f"SELECT {key} AS bucket, min(value), max(value) FROM measurement_values "  # noqa: S608
+        "WHERE tenant_id = ? AND device_id = ? AND fragment = ? AND series = ? "
+        f"AND time_ns >= ? AND time_ns < ? GROUP BY bucket ORDER BY bucket {direction} LIMIT ?",
+        (tenant, device_id, fragment, series, start_ns, end_ns, limit),
+    )
+    return [(int(b), float(lo), float(hi)) for b, lo, hi in rows]
+
+
+def unit_of(
+    conn: Connection, tenant: str, device_id: int, fragment: str, series: str
+) -> str | None:
+    """The unit of a series' newest value that has one."""
+    row = conn.execute(
+        select(v.c.unit)
+        .where(
+            v.c.tenant_id == tenant,
+            v.c.device_id == device_id,
+            v.c.fragment == fragment,
+            v.c.series == series,
+            v.c.unit.is_not(None),
+        )
+        .order_by(v.c.time_ns.desc())
+        .limit(1)
+    ).first()
+    return row.unit if row is not None else None
