@@ -19,8 +19,9 @@ NS_MIN, NS_MAX = -(2**63), 2**63 - 1
 MAX_LIST = 100
 
 # Parameters clients send that are no filter, accepted and ignored by name and value:
-# c8y-api 3.7's ``Alarms.select`` passes Python's builtin ``filter`` on as a parameter.
-_CLIENT_QUIRKS = {("filter", "<built-in function filter>")}
+# c8y-api 3.7's ``Alarms.select`` passes Python's builtin ``filter`` on as a parameter (its
+# text is ``<class 'filter'>``).
+_CLIENT_QUIRKS = {("filter", "<class 'filter'>")}
 _known: dict[int, frozenset[str]] = {}
 
 

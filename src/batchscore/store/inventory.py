@@ -6,7 +6,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Row,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.sql import Select
 
 from batchscore.domain.inventory import DEVICE, GROUP, Hierarchy, ManagedObject, Reference
@@ -139,7 +150,7 @@ def below(
 def below_query(tenant: str, root: int, kinds: Sequence[Hierarchy]) -> Select[Any]:
     """A query of ``root`` and every object below it in the given hierarchies (a recursive
     common table expression, for filters like ``withSourceDevices``)."""
-    start = select(literal(root).label("id"))
+    start = select(literal(root, BigInteger()).label("id"))
     tree = start.cte("tree", recursive=True)
     step = select(refs.c.child_id).where(
         refs.c.tenant_id == tenant,
