@@ -15,11 +15,14 @@ Create Date: 2026-12-02 09:00:00.000000
   (device, time, type), as the API showed them.
 - ``child_assets`` becomes ``child_references`` with a ``kind`` (``asset`` or ``device``).
 - ``managed_objects.owner`` and two lookup indexes; new tables ``alarms`` and ``events``.
+- SQLite stored a fragment of ``1e400`` as ``Infinity`` (PostgreSQL's json refused it), which
+  made every later listing of the tenant's objects fail: such numbers become ``null``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,6 +61,34 @@ def upgrade() -> None:
     _child_references()
     _measurements(sqlite)
     _alarms_and_events()
+    if sqlite:
+        _repair_non_finite(bind)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _repair_non_finite(bind: sa.Connection) -> None:
+    rows = bind.execute(
+        sa.text(
+            "SELECT id, CAST(fragments AS TEXT) FROM managed_objects "
+            "WHERE CAST(fragments AS TEXT) LIKE '%Infinity%' OR CAST(fragments AS TEXT) LIKE '%NaN%'"
+        )
+    ).all()
+    for object_id, text in rows:
+        repaired = _dumps(_finite(json.loads(text)))
+        if repaired != text:
+            bind.execute(
+                sa.text("UPDATE managed_objects SET fragments = :f WHERE id = :id"),
+                {"f": repaired, "id": object_id},
+            )
 
 
 def _child_references() -> None:
