@@ -79,14 +79,18 @@ def test_huge_page_numbers_are_refused_not_a_500(
     assert "currentPage" in r.text
 
 
-def test_the_last_allowed_page_is_empty(client: TestClient, admin: dict[str, str], world: World) -> None:
+def test_the_last_allowed_page_is_empty(
+    client: TestClient, admin: dict[str, str], world: World
+) -> None:
     r = client.get("/service/zementis/jobs?pageSize=2000&currentPage=10000000", headers=admin)
     assert (r.status_code, r.json()) == (200, [])
     r = client.get("/measurement/measurements?pageSize=2000&currentPage=10000000", headers=admin)
     assert (r.status_code, r.json()["measurements"]) == (200, [])
 
 
-def test_non_finite_numbers_never_reach_a_listing(client: TestClient, admin: dict[str, str]) -> None:
+def test_non_finite_numbers_never_reach_a_listing(
+    client: TestClient, admin: dict[str, str]
+) -> None:
     """1e400 in a managed object was stored as Infinity and the tenant's listing answered 500
     from then on: now it is refused, and the listing answers."""
     for body in (
@@ -110,7 +114,9 @@ def test_non_finite_numbers_never_reach_a_listing(client: TestClient, admin: dic
     assert client.get("/inventory/managedObjects", headers=admin).status_code == 200
 
 
-def test_extra_slashes_and_location(client: TestClient, admin: dict[str, str], world: World) -> None:
+def test_extra_slashes_and_location(
+    client: TestClient, admin: dict[str, str], world: World
+) -> None:
     """c8y-api posts alarms to /alarm/alarms/ and changes them at /alarm/alarms//<id>."""
     r = client.post(
         "/alarm/alarms/",
@@ -139,11 +145,14 @@ def test_put_merges_and_null_removes(client: TestClient, admin: dict[str, str]) 
         headers=admin,
     ).json()
     url = f"/inventory/managedObjects/{created['id']}"
-    r = client.put(url, json={"c8y_A": {"y": 2}, "c8y_B": None, "type": None, "c8y_C": []}, headers=admin)
+    r = client.put(
+        url, json={"c8y_A": {"y": 2}, "c8y_B": None, "type": None, "c8y_C": []}, headers=admin
+    )
     assert r.status_code == 200, r.text
     got = client.get(url, headers=admin).json()
     assert got["c8y_A"] == {"y": 2}  # a fragment is replaced whole
-    assert "c8y_B" not in got and "type" not in got
+    assert "c8y_B" not in got
+    assert "type" not in got
     assert (got["name"], got["c8y_C"]) == ("n", [])
     assert got["lastUpdated"] >= got["creationTime"]
     assert client.put(url, json={"name": 5}, headers=admin).status_code == 422
@@ -168,9 +177,14 @@ def test_deleting_a_device_deletes_its_data(
         headers=admin,
     )
     assert client.delete(f"/inventory/managedObjects/{device}", headers=admin).status_code == 204
-    assert client.get(f"/measurement/measurements/{measured['id']}", headers=admin).status_code == 404
+    assert (
+        client.get(f"/measurement/measurements/{measured['id']}", headers=admin).status_code == 404
+    )
     for path in ("/alarm/alarms", "/event/events", "/measurement/measurements"):
-        assert client.get(path, params={"source": device}, headers=admin).json()[path.split("/")[-1]] == []
+        assert (
+            client.get(path, params={"source": device}, headers=admin).json()[path.split("/")[-1]]
+            == []
+        )
     group = client.get(f"/inventory/managedObjects/{world.group}", headers=admin).json()
     assert str(device) not in {r["managedObject"]["id"] for r in group["childAssets"]["references"]}
 
@@ -180,7 +194,9 @@ def test_other_tenants_ids_are_404(
 ) -> None:
     measured = _measure(client, admin, world.device, 2)
     base = {"source": {"id": str(world.device)}, "time": "2026-01-14T12:00:00Z", "text": "t"}
-    alarm = client.post("/alarm/alarms", json={**base, "type": "a", "severity": "MINOR"}, headers=admin).json()
+    alarm = client.post(
+        "/alarm/alarms", json={**base, "type": "a", "severity": "MINOR"}, headers=admin
+    ).json()
     event = client.post("/event/events", json={**base, "type": "e"}, headers=admin).json()
     for path in (
         f"/measurement/measurements/{measured['id']}",
