@@ -78,8 +78,8 @@ def _finite(value: Any) -> Any:
 def _repair_non_finite(bind: sa.Connection) -> None:
     rows = bind.execute(
         sa.text(
-            "SELECT id, CAST(fragments AS TEXT) FROM managed_objects "
-            "WHERE CAST(fragments AS TEXT) LIKE '%Infinity%' OR CAST(fragments AS TEXT) LIKE '%NaN%'"
+            "SELECT id, CAST(fragments AS TEXT) FROM managed_objects WHERE "
+            "CAST(fragments AS TEXT) LIKE '%Infinity%' OR CAST(fragments AS TEXT) LIKE '%NaN%'"
         )
     ).all()
     for object_id, text in rows:
