@@ -23,6 +23,7 @@ from batchscore.domain.measurements import format_time, to_ns
 from batchscore.domain.timefmt import parse_instant
 from batchscore.errors import NotFound, SourceError
 from batchscore.sources.cumulocity_http import CumulocityClient, RetryPolicy
+from batchscore.sources.cumulocity_writer import CumulocityWriter
 from batchscore.sources.source import Series, SeriesChunk, read_chunks
 
 MAX_DEPTH = 64  # as deep as the embedded inventory walks
@@ -100,6 +101,10 @@ class CumulocitySource:
 
     def close(self) -> None:
         self.client.close()
+
+    def writer(self) -> CumulocityWriter:
+        """Writes into the same tenant through the same client (a ``PlatformWriter``)."""
+        return CumulocityWriter(self.client)
 
     def __enter__(self) -> CumulocitySource:
         return self

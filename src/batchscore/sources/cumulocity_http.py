@@ -1,8 +1,10 @@
-"""The HTTP seam to a Cumulocity tenant: Basic auth, retries with backoff, paging, and every
-failure translated into one ``SourceError`` sentence (or ``NotFound`` where the caller asks)."""
+"""The HTTP seam to a Cumulocity tenant: Basic auth, retries with backoff, paging, writes, and
+every failure translated into one ``SourceError`` sentence (or ``NotFound`` where the caller
+asks, ``Invalid`` where the tenant refused a document)."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -11,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from batchscore.errors import BatchscoreError, SourceError
+from batchscore.errors import BatchscoreError, Invalid, SourceError
 
 PAGE_SIZE = 2000  # Cumulocity's largest page
 _MESSAGE_CHARS = 160
@@ -36,7 +38,8 @@ class RetryPolicy:
 
 
 class CumulocityClient:
-    """GETs JSON from one tenant's REST API; one pooled connection set, safe across threads."""
+    """Reads and writes JSON of one tenant's REST API; one pooled connection set, safe across
+    threads."""
 
     def __init__(
         self,
@@ -78,23 +81,75 @@ class CumulocityClient:
     ) -> dict[str, Any]:
         """The JSON object at ``path``. Retries 429/5xx/network failures per the policy; a 404
         raises ``not_found()`` when given; anything else that fails raises ``SourceError``."""
+        response = self._request("GET", path, params, None, not_found)
+        return self._json_object(response, path)
+
+    def send_json(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        media_type: str = "application/json",
+        not_found: Callable[[], BatchscoreError] | None = None,
+    ) -> dict[str, Any]:
+        """POST or PUT ``body`` as JSON; the JSON object answered (``{}`` for none). A write is
+        repeated only when the tenant surely did not take it: 429 Too Many Requests, 503 Service
+        Unavailable, or no connection made; other failures raise at once (``SourceError``, or
+        ``Invalid`` with the tenant's message for a 422)."""
+        content = json.dumps(body, allow_nan=False, ensure_ascii=False).encode()
+        headers = {"Content-Type": media_type}
+        response = self._request(method, path, params, (content, headers), not_found)
+        if not response.content:
+            return {}
+        return self._json_object(response, path)
+
+    def delete(self, path: str, params: Mapping[str, str | int] | None = None) -> None:
+        """DELETE ``path`` (retried as a write is)."""
+        self._request("DELETE", path, params, (b"", {}), None)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        payload: tuple[bytes, dict[str, str]] | None,
+        not_found: Callable[[], BatchscoreError] | None,
+    ) -> httpx.Response:
+        write = payload is not None
         failure = ""
         attempts = max(self.retry.attempts, 1)
         for attempt in range(attempts):
             retry_after: float | None = None
             try:
-                response = self._http.get(path, params=dict(params or {}))
+                response = self._http.request(
+                    method,
+                    path,
+                    params=dict(params or {}),
+                    content=payload[0] if payload else None,
+                    headers=payload[1] if payload else None,
+                )
+            except httpx.ConnectError as exc:
+                failure = f"could not be reached ({_transport_reason(exc)})"
             except httpx.TimeoutException:
-                failure = f"did not answer GET {path} within {self.timeout_s:g} s"
+                failure = f"did not answer {method} {path} within {self.timeout_s:g} s"
+                if write:  # it may have taken the write: never send it twice
+                    break
             except httpx.TransportError as exc:
                 failure = f"could not be reached ({_transport_reason(exc)})"
+                if write:
+                    break
             else:
                 status = response.status_code
                 if status < 400:
-                    return self._json_object(response, path)
-                if status != 429 and status < 500:
-                    raise self._refused(response, path, not_found)
-                failure = f"answered GET {path} with {status} {response.reason_phrase}".rstrip()
+                    return response
+                retryable = status in (429, 503) if write else (status == 429 or status >= 500)
+                if not retryable:
+                    raise self._refused(response, method, path, not_found)
+                failure = (
+                    f"answered {method} {path} with {status} {response.reason_phrase}".rstrip()
+                )
                 retry_after = _retry_after(response)
             if attempt + 1 < attempts:
                 self._sleep(self.retry.delay(attempt, retry_after))
@@ -138,6 +193,7 @@ class CumulocityClient:
     def _refused(
         self,
         response: httpx.Response,
+        method: str,
         path: str,
         not_found: Callable[[], BatchscoreError] | None,
     ) -> BatchscoreError:
@@ -149,16 +205,19 @@ class CumulocityClient:
                 "check C8Y_TENANT, C8Y_USER and C8Y_PASSWORD."
             )
         if status == 403:
+            roles = "read" if method == "GET" else "admin"
             return SourceError(
-                f"{where} does not let {self.login!r} read {path} (403 Forbidden); the user needs "
-                "the inventory and measurement read roles."
+                f"{where} does not let {self.login!r} {method} {path} (403 Forbidden); the user "
+                f"needs the inventory, measurement, alarm and event {roles} roles."
             )
         if status == 404:
             if not_found is not None:
                 return not_found()
             return SourceError(f"{where} has no {path} (404 Not Found); check C8Y_BASEURL.")
         detail = _server_message(response)
-        return SourceError(f"{where} refused GET {path} with {status}{detail}.")
+        if status == 422 and method != "GET":  # a document it refused, not a broken read
+            return Invalid(f"{where} refused {method} {path}{detail or ' (422)'}.")
+        return SourceError(f"{where} refused {method} {path} with {status}{detail}.")
 
 
 def _retry_after(response: httpx.Response) -> float | None:
