@@ -100,5 +100,6 @@ def summary_text(summary: ImportSummary, device: int) -> str:
         f"Imported {summary.values:,} values ({summary.rows:,} {summary.layout.value}-layout rows, "
         f"{len(summary.series)} series) for device {device}, "
         f"{format_time(summary.first_ns)} to {format_time(summary.last_ns)}, in "
-        f"{summary.seconds:.1f} s ({rate:,.0f} values/s); values already stored were kept."
+        f"{summary.seconds:.1f} s ({rate:,.0f} values/s); {summary.kept:,} of them were "
+        "already stored and were kept as they were."
     )

@@ -25,6 +25,7 @@ from batchscore.service.container import Services
 from batchscore.service.importer import ImportProgress, Layout, import_measurements
 from batchscore.sources.embedded import EmbeddedSource
 from batchscore.store.db import Database
+from batchscore.store.measurements import MeasurementFilter
 
 TENANT = "t1"
 T0 = datetime(2026, 1, 14, tzinfo=UTC)
@@ -112,10 +113,30 @@ def test_import_reads_back_exactly_and_again_changes_nothing(
     assert seen[-1].values == summary.values
     assert_stored(services, device)
 
+    measurements = services.measurements.page(
+        TENANT,
+        MeasurementFilter(device_id=device),
+        page_size=1,
+        current_page=1,
+        descending=False,
+        with_total=True,
+    ).total
     again = import_measurements(services.db, TENANT, device, file, layout=layout)
-    assert again.values == summary.values
+    assert (again.values, again.kept) == (summary.values, summary.values)
     assert stored_count(services.db, device) == summary.values
     assert_stored(services, device)
+    # nothing new on the API either: an import skips values already stored
+    assert (
+        services.measurements.page(
+            TENANT,
+            MeasurementFilter(device_id=device),
+            page_size=1,
+            current_page=1,
+            descending=False,
+            with_total=True,
+        ).total
+        == measurements
+    )
 
 
 def test_imported_measurements_answer_on_the_api(

@@ -77,8 +77,10 @@ def write_readings(
         for i in range(seconds)
         for j, (fragment, series, unit) in enumerate(SERIES.values())
     ]
-    with services.db.write() as conn:
-        measurements_repo.insert_values(conn, tenant, rows)
+    with services.db.write() as conn:  # a restart backfills again: only what is missing
+        measurements_repo.insert_values(
+            conn, tenant, measurements_repo.not_stored(conn, tenant, rows)
+        )
     return seconds
 
 

@@ -2,9 +2,10 @@
 
 Two layouts: *long* has one value per row (``time,fragment,series,value[,unit][,type]``);
 *wide* has one instant per row (``time`` and one ``fragment.series`` column per series). Rows are
-read in blocks; each block is validated whole, then written in its own transaction through the
-store's idempotent insert, so a re-import of the same rows changes nothing and a long file never
-holds one long write lock.
+read in blocks; each block is validated whole, then written in its own transaction as
+measurements (one per instant and type). Unlike a POST to the API, an import skips a value its
+series already has at that instant, so a re-import of the same rows changes nothing (and a run
+stopped by a bad row can be repeated after the fix); a long file never holds one long write lock.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class ImportProgress:
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:
-    """What an import read and wrote; values already stored were kept as they were."""
+    """What an import read and wrote: ``values`` read, of which ``kept`` were already stored
+    (their series had a value at that instant) and were left as they were."""
 
     layout: Layout
     rows: int
@@ -59,19 +61,22 @@ class ImportSummary:
     first_ns: int | None
     last_ns: int | None
     seconds: float
+    kept: int = 0
 
 
 @dataclass(slots=True)
 class _Tally:
     rows: int = 0
     values: int = 0
+    kept: int = 0
     series: set[str] = field(default_factory=set)
     first_ns: int | None = None
     last_ns: int | None = None
 
-    def add(self, rows: int, values: Sequence[repo.ValueRow]) -> None:
+    def add(self, rows: int, values: Sequence[repo.ValueRow], kept: int) -> None:
         self.rows += rows
         self.values += len(values)
+        self.kept += kept
         if not values:
             return
         self.series.update(f"{v.fragment}.{v.series}" for v in values)
@@ -112,8 +117,9 @@ def import_measurements(
         for block in blocks(max(batch_values // per_row, 1)):
             values = convert(block, device_id, measurement_type)
             with db.write() as conn:
-                repo.insert_values(conn, tenant, values)
-            tally.add(len(block), values)
+                fresh = repo.not_stored(conn, tenant, values)
+                repo.insert_values(conn, tenant, fresh)
+            tally.add(len(block), values, len(values) - len(fresh))
             if on_progress is not None:
                 on_progress(ImportProgress(block.done, block.total, tally.values))
     return ImportSummary(
@@ -124,6 +130,7 @@ def import_measurements(
         tally.first_ns,
         tally.last_ns,
         time.perf_counter() - started,
+        tally.kept,
     )
 
 

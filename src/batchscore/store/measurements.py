@@ -188,6 +188,22 @@ def insert_values(conn: Connection, tenant: str, rows: Sequence[ValueRow]) -> in
     return len(insert_measurements(conn, tenant, measurements_of_values(rows)))
 
 
+def not_stored(conn: Connection, tenant: str, values: Sequence[ValueRow]) -> list[ValueRow]:
+    """The values whose series has no value at their instant yet (bulk import and demo data
+    skip the others, so writing the same rows again changes nothing): one primary-key range
+    read per series of ``values``."""
+    spans: dict[tuple[int, str, str], tuple[int, int]] = {}
+    for row in values:
+        key = (row.device_id, row.fragment, row.series)
+        lo, hi = spans.get(key, (row.time_ns, row.time_ns))
+        spans[key] = (min(lo, row.time_ns), max(hi, row.time_ns))
+    present = {
+        key: present_times(conn, tenant, key[0], key[1], key[2], lo, hi)
+        for key, (lo, hi) in spans.items()
+    }
+    return [r for r in values if r.time_ns not in present[(r.device_id, r.fragment, r.series)]]
+
+
 def present_times(
     conn: Connection,
     tenant: str,
