@@ -32,8 +32,11 @@ from batchscore.store import inventory_query as query_repo
 from batchscore.store.db import Database
 
 # Objects per read while rendering a listing: with the per-object fragment budget (the body
-# limit, 1 MB by default) a batch holds at most 16 MB of fragments.
-BATCH = 16
+# limit, 1 MB by default) a batch holds at most 8 MB of fragments. Measured with 200 objects of
+# 1 MB in one page (tests/integration/test_listing_memory.py): the server's peak grows by about
+# 70 MB with 8 a batch, 125 MB with 16 (the batches are rendered on pool threads, each with its
+# own malloc arena); it reached 2.3 GB when a page's fragments were parsed whole.
+BATCH = 8
 MAX_IDS = 2000
 
 
