@@ -3,13 +3,14 @@ collections rendered piece by piece, so a page of large documents is never whole
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 DEFAULT_PAGE_SIZE = 5
 # Like Cumulocity, a larger pageSize is capped rather than refused, so clients written for it
@@ -94,18 +95,24 @@ def streamed_envelope(
     has_more: bool,
     total: int | None,
     media_type: str = "application/json",
-) -> StreamingResponse:
-    """The collection body of :func:`envelope`, sent as its items are rendered (``batches`` of
-    JSON-encoded items), so memory holds one batch, not the page."""
+) -> Response:
+    """The collection body of :func:`envelope`, its items rendered a batch (JSON-encoded items)
+    at a time: one batch is answered at once, more are streamed as they are rendered, so memory
+    holds about one batch, not the page."""
+    pending = iter(batches)
+    first = next(pending, [])
+    second = next(pending, None)
 
-    def body() -> Iterator[bytes]:
+    def body(runs: Iterable[list[bytes]]) -> Iterator[bytes]:
         yield b'{"self":' + _dumps(str(request.url)) + b"," + _dumps(key) + b":["
-        first = True
-        for batch in batches:
+        started = False
+        for batch in runs:
             if batch:
-                yield (b"" if first else b",") + b",".join(batch)
-                first = False
+                yield (b"," if started else b"") + b",".join(batch)
+                started = True
         tail = {"statistics": _statistics(page, total), **_links(request, page, has_more)}
         yield b"]," + _dumps(tail)[1:]
 
-    return StreamingResponse(body(), media_type=media_type)
+    if second is None:
+        return Response(b"".join(body([first])), media_type=media_type)
+    return StreamingResponse(body(itertools.chain([first, second], pending)), media_type=media_type)

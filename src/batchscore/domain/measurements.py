@@ -30,6 +30,7 @@ MAX_UNIT = 32
 MAX_MEASUREMENTS = 10_000
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # UTC without its zone: for formatting only
 _MICRO = timedelta(microseconds=1)
 
 __all__ = ["MAX_NAME", "limit_messages", "valid_name"]
@@ -91,11 +92,9 @@ def from_ns(time_ns: int) -> datetime:
 
 def format_time(time_ns: int) -> str:
     """Cumulocity's ``2026-01-14T12:00:00.000Z``; microseconds only when they are not zero."""
-    instant = from_ns(time_ns)
-    base = instant.strftime("%Y-%m-%dT%H:%M:%S")
-    micros = instant.microsecond
-    fraction = f"{micros // 1000:03d}" if micros % 1000 == 0 else f"{micros:06d}"
-    return f"{base}.{fraction}Z"
+    naive = _NAIVE_EPOCH + timedelta(microseconds=time_ns // 1000)
+    spec = "milliseconds" if naive.microsecond % 1000 == 0 else "microseconds"
+    return naive.isoformat(timespec=spec) + "Z"
 
 
 def parse_measurements(body: Any) -> tuple[list[NewMeasurement], bool]:

@@ -17,7 +17,6 @@ from batchscore.domain.alarms import (
 )
 from batchscore.errors import Invalid
 from batchscore.service.documents import (
-    BATCH,
     DocumentPage,
     check_budget,
     merge_fragments,
@@ -25,9 +24,12 @@ from batchscore.service.documents import (
     parse_id,
     require_source,
 )
+from batchscore.service.reading import needs_sizes, runs
 from batchscore.store import alarms as repo
 from batchscore.store.alarms import AlarmFilter
 from batchscore.store.db import Database
+from batchscore.store.documents import fragment_sizes
+from batchscore.store.tables import alarms as alarm_table
 
 
 class AlarmService:
@@ -113,7 +115,9 @@ class AlarmService:
         return DocumentPage(ids[:page_size], len(ids) > page_size, total)
 
     def batches(self, tenant: str, ids: Sequence[int]) -> Iterator[list[tuple[Alarm, str]]]:
-        """The alarms of ``ids`` in order, ``BATCH`` at a time, in one read transaction."""
+        """The alarms of ``ids`` in order, a run of bounded size at a time
+        (``service.reading``), in one read transaction."""
         with self.db.read() as conn:
-            for start in range(0, len(ids), BATCH):
-                yield repo.raw_alarms(conn, tenant, ids[start : start + BATCH])
+            sizes = fragment_sizes(conn, alarm_table, tenant, ids) if needs_sizes(ids) else None
+            for run in runs(ids, sizes):
+                yield repo.raw_alarms(conn, tenant, run)

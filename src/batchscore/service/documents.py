@@ -13,8 +13,6 @@ from batchscore.domain.documents import object_id
 from batchscore.errors import Invalid, NotFound, PayloadTooLarge
 from batchscore.store import inventory as inventory_repo
 
-BATCH = 16  # documents per read while rendering a page (each at most the body limit)
-
 
 @dataclass(frozen=True, slots=True)
 class DocumentPage:

@@ -8,7 +8,6 @@ from typing import Any
 from batchscore.clock import Clock
 from batchscore.domain.events import Event, NewEvent, parse_change, parse_event
 from batchscore.service.documents import (
-    BATCH,
     DocumentPage,
     check_budget,
     merge_fragments,
@@ -16,9 +15,12 @@ from batchscore.service.documents import (
     parse_id,
     require_source,
 )
+from batchscore.service.reading import needs_sizes, runs
 from batchscore.store import events as repo
 from batchscore.store.db import Database
+from batchscore.store.documents import fragment_sizes
 from batchscore.store.events import EventFilter
+from batchscore.store.tables import events as event_table
 
 
 class EventService:
@@ -87,7 +89,9 @@ class EventService:
         return DocumentPage(ids[:page_size], len(ids) > page_size, total)
 
     def batches(self, tenant: str, ids: Sequence[int]) -> Iterator[list[tuple[Event, str]]]:
-        """The events of ``ids`` in order, ``BATCH`` at a time, in one read transaction."""
+        """The events of ``ids`` in order, a run of bounded size at a time
+        (``service.reading``), in one read transaction."""
         with self.db.read() as conn:
-            for start in range(0, len(ids), BATCH):
-                yield repo.raw_events(conn, tenant, ids[start : start + BATCH])
+            sizes = fragment_sizes(conn, event_table, tenant, ids) if needs_sizes(ids) else None
+            for run in runs(ids, sizes):
+                yield repo.raw_events(conn, tenant, run)

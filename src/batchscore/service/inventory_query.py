@@ -27,16 +27,13 @@ from batchscore.domain.inventory_query import (
     parse_query,
 )
 from batchscore.errors import Invalid
+from batchscore.service.reading import needs_sizes, runs
 from batchscore.store import inventory as repo
 from batchscore.store import inventory_query as query_repo
 from batchscore.store.db import Database
+from batchscore.store.documents import fragment_sizes
+from batchscore.store.tables import managed_objects
 
-# Objects per read while rendering a listing: with the per-object fragment budget (the body
-# limit, 1 MB by default) a batch holds at most 8 MB of fragments. Measured with 200 objects of
-# 1 MB in one page (tests/integration/test_listing_memory.py): the server's peak grows by about
-# 70 MB with 8 a batch, 125 MB with 16 (the batches are rendered on pool threads, each with its
-# own malloc arena); it reached 2.3 GB when a page's fragments were parsed whole.
-BATCH = 8
 MAX_IDS = 2000
 
 
@@ -190,11 +187,11 @@ class ObjectService:
         return references, page.has_more, page.total
 
     def batches(self, tenant: str, ids: Sequence[int], shown: Shown) -> Iterator[ObjectBatch]:
-        """The objects of ``ids`` in order, ``BATCH`` at a time, in one read transaction (so a
-        page is one snapshot); only a batch is in memory at once."""
+        """The objects of ``ids`` in order, a run of bounded size at a time
+        (``service.reading``), in one read transaction (so a page is one snapshot)."""
         with self.db.read() as conn:
-            for start in range(0, len(ids), BATCH):
-                chunk = list(ids[start : start + BATCH])
+            sizes = fragment_sizes(conn, managed_objects, tenant, ids) if needs_sizes(ids) else None
+            for chunk in runs(ids, sizes):
                 objects = query_repo.raw_objects(conn, tenant, chunk)
                 present = [o.id for o in objects]
                 children = {}

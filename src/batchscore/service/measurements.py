@@ -15,12 +15,13 @@ from batchscore.domain.measurements import (
     parse_measurements,
 )
 from batchscore.errors import Invalid, NotFound
+from batchscore.service.reading import needs_sizes, runs
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import measurements as repo
 from batchscore.store.db import Database
+from batchscore.store.documents import fragment_sizes
 from batchscore.store.measurements import MeasurementFilter
-
-BATCH = 16  # measurements per read while rendering a page (each at most the body limit)
+from batchscore.store.tables import measurements as measurement_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +111,14 @@ class MeasurementService:
         return MeasurementPage(ids[:page_size], len(ids) > page_size, total)
 
     def batches(self, tenant: str, ids: Sequence[int]) -> Iterator[list[RawMeasurement]]:
-        """The measurements of ``ids`` in order, ``BATCH`` at a time, in one read transaction
-        (so a page is one snapshot); only a batch is in memory at once."""
+        """The measurements of ``ids`` in order, a run of bounded size at a time
+        (``service.reading``), in one read transaction (so a page is one snapshot)."""
         with self.db.read() as conn:
-            for start in range(0, len(ids), BATCH):
-                yield repo.raw_measurements(conn, tenant, ids[start : start + BATCH])
+            sizes = (
+                fragment_sizes(conn, measurement_table, tenant, ids) if needs_sizes(ids) else None
+            )
+            for run in runs(ids, sizes):
+                yield repo.raw_measurements(conn, tenant, run)
 
     def supported(self, tenant: str, source: str | int) -> list[tuple[str, str]]:
         """The (fragment, series) pairs the source has values of, in name order."""

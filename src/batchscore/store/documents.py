@@ -1,13 +1,15 @@
-"""Filters that alarms and events share: source (with the objects below it), types, time,
-creation and update ranges, a fragment and its value."""
+"""What stored documents share: the filters of alarms and events (source with the objects below
+it, types, time, creation and update ranges, a fragment and its value), and the size of their
+fragments (so a listing reads them in runs of bounded size)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnElement, Connection, Table, Text, cast, func, select
 
 from batchscore.domain.inventory import Hierarchy
 from batchscore.store import json_sql
@@ -61,3 +63,17 @@ def document_conditions(
             text = json_sql.text_at(c.fragments, (flt.fragment,), dialect)
             conds.append(json_sql.sure(text == flt.fragment_value))
     return conds
+
+
+def fragment_sizes(
+    conn: Connection, table: Table, tenant: str, ids: Sequence[int]
+) -> dict[int, int]:
+    """The length of each document's stored fragments (JSON text, in characters)."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(table.c.id, func.length(cast(table.c.fragments, Text)).label("size")).where(
+            table.c.tenant_id == tenant, table.c.id.in_(list(ids))
+        )
+    )
+    return {int(r.id): int(r.size or 0) for r in rows}
