@@ -54,7 +54,9 @@ def fat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
-def test_a_page_of_200_objects_of_1_mb_stays_within_a_few_hundred_mb(fat_server: LiveServer) -> None:
+def test_a_page_of_200_objects_of_1_mb_stays_within_a_few_hundred_mb(
+    fat_server: LiveServer,
+) -> None:
     pid = fat_server.pid
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak: count the listing only
     before = peak_mb(pid)

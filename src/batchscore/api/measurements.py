@@ -172,7 +172,7 @@ def get_measurement(
     measurementId: str, request: Request, principal: Principal = require(Role.MEASUREMENT_READ)
 ) -> JSONResponse:
     found = services(request).measurements.get(principal.tenant, measurementId)
-    return JSONResponse(measurement_json(found, base_url(request)), media_type=MEASUREMENT_TYPE)
+    return JSONResponse(measurement_json(found, base_url(request)))
 
 
 @router.delete("/measurements/{measurementId}", status_code=204, summary="Delete a measurement")

@@ -165,27 +165,68 @@ def insert_measurements(
 def measurements_of_values(rows: Sequence[ValueRow]) -> list[NewMeasurement]:
     """Group value rows into measurements: one per (device, instant, type), in first-seen order;
     a row without a type takes its fragment's name."""
-    grouped: dict[tuple[int, int, str], list[ValueRow]] = {}
-    for row in rows:
-        grouped.setdefault((row.device_id, row.time_ns, row.type or row.fragment), []).append(row)
     out: list[NewMeasurement] = []
-    for (device, time_ns, type_), members in grouped.items():
+    for (device, time_ns, type_), members in _grouped(rows).items():
         fragments: dict[str, Any] = {}
-        values: list[SeriesValue] = []
         for r in members:
             entry: dict[str, Any] = {"value": r.value}
             if r.unit is not None:
                 entry["unit"] = r.unit
             fragments.setdefault(r.fragment, {})[r.series] = entry
-            values.append(SeriesValue(r.fragment, r.series, r.value, r.unit))
-        out.append(NewMeasurement(device, time_ns, type_, fragments, tuple(values)))
+        values = tuple(SeriesValue(r.fragment, r.series, r.value, r.unit) for r in members)
+        out.append(NewMeasurement(device, time_ns, type_, fragments, values))
     return out
 
 
+def _grouped(rows: Sequence[ValueRow]) -> dict[tuple[int, int, str], list[ValueRow]]:
+    grouped: dict[tuple[int, int, str], list[ValueRow]] = {}
+    for row in rows:
+        grouped.setdefault((row.device_id, row.time_ns, row.type or row.fragment), []).append(row)
+    return grouped
+
+
+class _Names(dict[str | None, str]):
+    """JSON text of names and units, encoded once each (a bulk insert repeats a few)."""
+
+    def __missing__(self, key: str | None) -> str:
+        text = json.dumps(key, ensure_ascii=False)
+        self[key] = text
+        return text
+
+
+def _fragments_text(members: list[ValueRow], names: _Names) -> str:
+    """The fragments of value rows as compact JSON, written directly: a number leaf is its
+    ``repr`` (finite floats only reach here), names are JSON-encoded once."""
+    by_fragment: dict[str, list[str]] = {}
+    for r in members:
+        unit = "" if r.unit is None else f',"unit":{names[r.unit]}'
+        by_fragment.setdefault(r.fragment, []).append(
+            f'{names[r.series]}:{{"value":{float(r.value)!r}{unit}}}'
+        )
+    inner = ",".join(f"{names[f]}:{{{','.join(s)}}}" for f, s in by_fragment.items())
+    return "{" + inner + "}"
+
+
 def insert_values(conn: Connection, tenant: str, rows: Sequence[ValueRow]) -> int:
-    """Store value rows as measurements (see :func:`measurements_of_values`); returns how many
-    measurements were stored."""
-    return len(insert_measurements(conn, tenant, measurements_of_values(rows)))
+    """Store value rows as measurements, one per (device, instant, type) (a row without a type
+    takes its fragment's name); returns how many measurements were stored. The bulk path of
+    imports and demo data: documents written as text directly."""
+    grouped = _grouped(rows)
+    if not grouped:
+        return 0
+    ids = _new_ids(conn, len(grouped))
+    names = _Names()
+    docs: list[tuple[Any, ...]] = []
+    values: list[tuple[Any, ...]] = []
+    for new_id, ((device, time_ns, type_), members) in zip(ids, grouped.items(), strict=True):
+        docs.append((new_id, tenant, device, time_ns, type_, _fragments_text(members, names)))
+        values.extend(
+            (tenant, device, r.fragment, r.series, time_ns, new_id, r.value, r.unit)
+            for r in members
+        )
+    _driver_many(conn, _INSERT_DOCS, docs)
+    _driver_many(conn, _INSERT_VALUES, values)
+    return len(docs)
 
 
 def not_stored(conn: Connection, tenant: str, values: Sequence[ValueRow]) -> list[ValueRow]:
