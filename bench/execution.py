@@ -53,7 +53,8 @@ from batchscore.service.container import Services
 from batchscore.service.users import add_user
 from batchscore.settings import Settings
 from batchscore.store.db import Database
-from batchscore.store.measurements import ValueRow, insert_values
+from batchscore.store.measurements import insert_values
+from batchscore.store.series import ValueRow
 from batchscore.store.tables import inference_chunks
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,7 +23,8 @@ from fresh_db import database
 
 from batchscore.service.measurements import MeasurementService
 from batchscore.store.db import Database
-from batchscore.store.measurements import MeasurementFilter, ValueRow, insert_values
+from batchscore.store.measurements import MeasurementFilter, insert_values
+from batchscore.store.series import ValueRow
 
 INDEX = "ix_measurements_tenant_id_device_id_time_ns_id"
 T0 = 1_767_225_600 * 10**9  # 2026-01-01

@@ -11,16 +11,14 @@ from batchscore.domain.measurements import NewMeasurement, SeriesValue
 from batchscore.store.db import Database
 from batchscore.store.measurements import (
     MeasurementFilter,
-    ValueRow,
     delete_matching,
     delete_measurement,
     get_measurement,
     insert_measurements,
     insert_values,
     measurements_of_values,
-    read_series,
-    series_of,
 )
+from batchscore.store.series import ValueRow, read_series, series_of
 from batchscore.store.tables import measurement_values
 
 T = 1_767_225_600 * 10**9

@@ -19,7 +19,7 @@ from batchscore.service.importer import (
     wide_path,
     wide_values,
 )
-from batchscore.store.measurements import ValueRow
+from batchscore.store.series import ValueRow
 
 T0_NS = 1_768_348_800 * 10**9  # 2026-01-14T00:00:00Z
 

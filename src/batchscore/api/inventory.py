@@ -14,7 +14,7 @@ from batchscore.api.deps import read_json, require, services
 from batchscore.api.paging import Paging, envelope, paging, streamed_envelope
 from batchscore.api.params import strict_query
 from batchscore.api.schemas import AuthErrorBody
-from batchscore.domain.inventory import Hierarchy, ManagedObject, Reference
+from batchscore.domain.inventory import Hierarchy, ManagedObject
 from batchscore.domain.roles import Principal, Role
 from batchscore.service.inventory_query import ObjectQuery, Shown, terms_of
 
@@ -251,11 +251,10 @@ for _collection, _kind in HIERARCHIES.items():
             )
             base = base_url(request)
             url = f"{base}/inventory/managedObjects/{objectId}/{collection}"
-            refs = [_ref(c) for c in added]
             if isinstance(body, dict) and "references" in body:
-                items = [reference_json(r, base, url) for r in refs]
+                items = [reference_json(r, base, url) for r in added]
                 return JSONResponse({"self": url, "references": items}, status_code=201)
-            return JSONResponse(reference_json(refs[0], base, url), status_code=201)
+            return JSONResponse(reference_json(added[0], base, url), status_code=201)
 
         @router.delete(
             f"{path}/{{childId}}",
@@ -289,10 +288,6 @@ for _collection, _kind in HIERARCHIES.items():
             return Response(status_code=204)
 
     _routes(_collection, _kind)
-
-
-def _ref(obj: ManagedObject) -> Reference:
-    return Reference(obj.id, obj.name, obj.is_device, obj.is_group)
 
 
 @router.get(

@@ -24,7 +24,9 @@ from batchscore.errors import Invalid, NotFound
 from batchscore.service.import_files import Block, open_blocks
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import measurements as repo
+from batchscore.store import series as series_repo
 from batchscore.store.db import Database
+from batchscore.store.series import ValueRow
 
 BATCH_VALUES = 20_000
 LONG_REQUIRED = ("time", "fragment", "series", "value")
@@ -73,7 +75,7 @@ class _Tally:
     first_ns: int | None = None
     last_ns: int | None = None
 
-    def add(self, rows: int, values: Sequence[repo.ValueRow], kept: int) -> None:
+    def add(self, rows: int, values: Sequence[ValueRow], kept: int) -> None:
         self.rows += rows
         self.values += len(values)
         self.kept += kept
@@ -117,7 +119,7 @@ def import_measurements(
         for block in blocks(max(batch_values // per_row, 1)):
             values = convert(block, device_id, measurement_type)
             with db.write() as conn:
-                fresh = repo.not_stored(conn, tenant, values)
+                fresh = series_repo.not_stored(conn, tenant, values)
                 repo.insert_values(conn, tenant, fresh)
             tally.add(len(block), values, len(values) - len(fresh))
             if on_progress is not None:
@@ -183,12 +185,12 @@ def wide_path(column: str) -> tuple[str, str] | None:
 
 def long_values(
     block: Block, device_id: int, measurement_type: str | None = None
-) -> list[repo.ValueRow]:
+) -> list[ValueRow]:
     """The values of a long-layout block; raises ``Invalid`` listing its bad rows."""
     cols = block.columns
     units: Sequence[Any] = cols.get("unit") or [None] * len(block)
     types: Sequence[Any] = cols.get("type") or [None] * len(block)
-    rows: list[repo.ValueRow] = []
+    rows: list[ValueRow] = []
     errors: list[str] = []
     for i, (when, fragment, series, raw, unit, type_) in enumerate(
         zip(
@@ -212,19 +214,19 @@ def long_values(
         if len(kind) > MAX_NAME:
             errors.append(f"{where}: the type has more than {MAX_NAME} characters.")
         if len(errors) == before and time_ns is not None and value is not None:
-            rows.append(repo.ValueRow(device_id, fragment, series, time_ns, value, unit, kind))
+            rows.append(ValueRow(device_id, fragment, series, time_ns, value, unit, kind))
     _raise_for(errors)
     return rows
 
 
 def wide_values(
     block: Block, device_id: int, measurement_type: str | None = None
-) -> list[repo.ValueRow]:
+) -> list[ValueRow]:
     """The values of a wide-layout block (empty and NaN cells are gaps); raises ``Invalid``
     listing its bad rows."""
     errors: list[str] = []
     times = [_time_ns(when, block.lines[i], errors) for i, when in enumerate(block.columns["time"])]
-    rows: list[repo.ValueRow] = []
+    rows: list[ValueRow] = []
     for column, cells in block.columns.items():
         path = wide_path(column)
         if path is None:
@@ -235,7 +237,7 @@ def wide_values(
             value = _value(raw, block.lines[i], errors, column=column, gaps=True)
             time_ns = times[i]
             if value is not None and time_ns is not None:
-                rows.append(repo.ValueRow(device_id, fragment, series, time_ns, value, None, kind))
+                rows.append(ValueRow(device_id, fragment, series, time_ns, value, None, kind))
     _raise_for(errors)
     return rows
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Connection
 
 from batchscore.clock import Clock
 from batchscore.domain.documents import object_id
-from batchscore.domain.inventory import Hierarchy, ManagedObject, merged, parse_object
-from batchscore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from batchscore.domain.inventory import Hierarchy, ManagedObject, Reference, merged, parse_object
+from batchscore.errors import Conflict, Invalid, NotFound
+from batchscore.service.documents import check_budget
 from batchscore.store import inventory as repo
 from batchscore.store.db import Database
 
@@ -38,7 +38,7 @@ class InventoryService:
     def create(self, tenant: str, body: Any, owner: str | None = None) -> ManagedObject:
         """Store a new object; ``owner`` (the creating user) unless the body names one."""
         change = parse_object(body, update=False)
-        self._check_budget(change.fragments)
+        check_budget(change.fragments, self.fragment_budget, "a managed object")
         with self.db.write() as conn:
             return repo.insert_object(
                 conn,
@@ -66,7 +66,7 @@ class InventoryService:
         change = parse_object(body, update=True)
         current = self.get(tenant, object_id)
         fragments = merged(current, change)
-        self._check_budget(fragments)
+        check_budget(fragments, self.fragment_budget, "a managed object")
         fields: dict[str, str | None] = {key: None for key in change.cleared}
         for key in ("name", "type", "owner"):
             if getattr(change, key) is not None:
@@ -86,12 +86,17 @@ class InventoryService:
 
     def add_children(
         self, tenant: str, parent: str | int, body: Any, kind: Hierarchy
-    ) -> list[ManagedObject]:
-        """Assign ``{"managedObject": {"id"}}`` or ``{"references": [...]}`` below ``parent``."""
+    ) -> list[Reference]:
+        """Assign ``{"managedObject": {"id"}}`` or ``{"references": [...]}`` below ``parent``;
+        the children assigned, as references."""
         wanted = _referenced_ids(body)
         parent_obj = self.get(tenant, parent)
-        children = [self.get(tenant, child) for child in wanted]
         with self.db.write() as conn:
+            found = repo.references(conn, tenant, wanted)
+            missing = [i for i in wanted if i not in found]
+            if missing:
+                raise object_not_found(missing[0])
+            children = [found[i] for i in wanted]
             for child in children:
                 if child.id == parent_obj.id:
                     raise Conflict("A managed object cannot be its own child.")
@@ -101,7 +106,7 @@ class InventoryService:
                     repo.add_edge(conn, tenant, parent_obj.id, child.id, kind, self.clock.now())
         return children
 
-    def add_child(self, tenant: str, parent: str | int, body: Any) -> ManagedObject:
+    def add_child(self, tenant: str, parent: str | int, body: Any) -> Reference:
         """Assign one child asset (``{"managedObject": {"id"}}``) below ``parent``."""
         return self.add_children(tenant, parent, body, Hierarchy.ASSET)[0]
 
@@ -140,18 +145,10 @@ class InventoryService:
                 edges = repo.children_of(conn, tenant, frontier)
                 ids = sorted({c for cs in edges.values() for c in cs} - seen)
                 seen.update(ids)
-                objects = repo.get_objects(conn, tenant, ids)
-                devices.update(i for i in ids if objects.get(i) and objects[i].is_device)
-                frontier = [i for i in ids if objects.get(i) and not objects[i].is_device]
+                kinds = repo.references(conn, tenant, ids)
+                devices.update(i for i in ids if i in kinds and kinds[i].is_device)
+                frontier = [i for i in ids if i in kinds and not kinds[i].is_device]
         return sorted(devices)
-
-    def _check_budget(self, fragments: dict[str, Any]) -> None:
-        size = len(json.dumps(fragments, ensure_ascii=False, separators=(",", ":")).encode())
-        if size > self.fragment_budget:
-            raise PayloadTooLarge(
-                f"The fragments of a managed object may take at most {self.fragment_budget} "
-                f"bytes as JSON; these would take {size}."
-            )
 
     @staticmethod
     def _reaches(conn: Connection, tenant: str, start: int, goal: int, kind: Hierarchy) -> bool:

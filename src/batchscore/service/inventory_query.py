@@ -178,13 +178,8 @@ class ObjectService:
         scoped = [*terms, ChildOf(parent, kind.value)]
         page = self.listing(tenant, scoped, (), offset=offset, limit=limit, with_total=with_total)
         with self.db.read() as conn:
-            found = repo.get_objects(conn, tenant, page.ids)
-        references = [
-            Reference(i, found[i].name, found[i].is_device, found[i].is_group)
-            for i in page.ids
-            if i in found
-        ]
-        return references, page.has_more, page.total
+            found = repo.references(conn, tenant, page.ids)
+        return [found[i] for i in page.ids if i in found], page.has_more, page.total
 
     def batches(self, tenant: str, ids: Sequence[int], shown: Shown) -> Iterator[ObjectBatch]:
         """The objects of ``ids`` in order, a run of bounded size at a time

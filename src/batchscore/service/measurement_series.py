@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from batchscore.domain.documents import object_id, valid_name
 from batchscore.errors import Invalid, NotFound
 from batchscore.store import inventory as inventory_repo
-from batchscore.store import measurements as repo
+from batchscore.store import series as repo
 from batchscore.store.db import Database
 
 # Cumulocity: "If the aggregation is not specified, the result will contain no more than 5000

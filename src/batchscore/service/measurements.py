@@ -18,6 +18,7 @@ from batchscore.errors import Invalid, NotFound
 from batchscore.service.reading import needs_sizes, runs
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import measurements as repo
+from batchscore.store import series as series_repo
 from batchscore.store.db import Database
 from batchscore.store.documents import fragment_sizes
 from batchscore.store.measurements import MeasurementFilter
@@ -126,4 +127,4 @@ class MeasurementService:
         with self.db.read() as conn:
             if device is None or inventory_repo.get_object(conn, tenant, device) is None:
                 raise NotFound(f"Managed object with id '{str(source)[:40]}' not found.")
-            return repo.series_of(conn, tenant, device)
+            return series_repo.series_of(conn, tenant, device)

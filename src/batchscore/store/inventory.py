@@ -115,6 +115,18 @@ def get_objects(conn: Connection, tenant: str, ids: Sequence[int]) -> dict[int, 
     return {r.id: _from_row(r) for r in rows}
 
 
+def references(conn: Connection, tenant: str, ids: Sequence[int]) -> dict[int, Reference]:
+    """Id, name and kind of each of ``ids`` that exists, without their fragments."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(mo.c.id, mo.c.name, mo.c.is_device, mo.c.is_group).where(
+            mo.c.tenant_id == tenant, mo.c.id.in_(list(ids))
+        )
+    )
+    return {int(r.id): Reference(int(r.id), r.name, r.is_device, r.is_group) for r in rows}
+
+
 def existing_ids(conn: Connection, tenant: str, ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(ids))
     if not wanted:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, func, select
 
 from batchscore.domain.jobs import ExecutionStatus
-from batchscore.store import measurements as measurements_repo
+from batchscore.store import series as series_repo
 from batchscore.store.tables import executions
 from batchscore.store.tables import measurement_values as values
 
@@ -51,7 +51,7 @@ def last_messages(conn: Connection, job_ids: Iterable[int]) -> dict[int, tuple[s
 def series_of(conn: Connection, tenant: str, device_id: int) -> list[tuple[str, str]]:
     """The (fragment, series) pairs a device has values of, in name order (a loose index scan:
     one primary-key seek per series instead of reading every value)."""
-    return measurements_repo.series_of(conn, tenant, device_id, limit=MAX_SERIES)
+    return series_repo.series_of(conn, tenant, device_id, limit=MAX_SERIES)
 
 
 def latest_values(conn: Connection, tenant: str, device_id: int) -> list[LatestValue]:
