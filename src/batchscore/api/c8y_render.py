@@ -86,9 +86,9 @@ def _header(
             else []
         )
         out[kind.collection] = entry
-        up = parents.get(kind, [])
+        up = parents.get(kind, []) if shown.parents else []
         if kind is Hierarchy.ASSET and shown.group_parents and not shown.parents:
-            up = [r for r in up if r.is_group]
+            up = [r for r in parents.get(kind, []) if r.is_group]
         out[kind.parents] = {
             "self": f"{url}/{kind.parents}",
             "references": [reference_json(r, base) for r in up],

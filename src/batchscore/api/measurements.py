@@ -67,7 +67,10 @@ async def create_measurements(
         content: dict[str, Any] = {"measurements": [measurement_json(s, base) for s in stored]}
         return JSONResponse(content, status_code=201, media_type=COLLECTION_TYPE)
     return JSONResponse(
-        measurement_json(stored[0], base), status_code=201, media_type=MEASUREMENT_TYPE
+        measurement_json(stored[0], base),
+        status_code=201,
+        media_type=MEASUREMENT_TYPE,
+        headers={"Location": f"{base}/measurement/measurements/{stored[0].id}"},
     )
 
 
