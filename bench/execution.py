@@ -17,7 +17,9 @@ Per scenario, on a fresh database (a SQLite file in a temp dir, or a new Postgre
 - raw scoring: the compiled model's ``score`` on each device's aligned columns (aligned once,
   outside the timing);
 - ratio = end to end (warm median) / (raw read median + raw scoring median). Design §4 target for
-  the one-device 24 h window: <= 2x.
+  the one-device 24 h window: <= 2x;
+- a sha256 of the stored inference chunks, to compare the results of two commits (run this
+  script with ``PYTHONPATH`` at another commit's ``src``).
 ``--profile`` runs one more warm execution under cProfile and prints the top costs.
 """
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import hashlib
 import pstats
 import statistics
 import tempfile
@@ -106,6 +109,21 @@ def ingest(db: Database, devices: list[int], seconds: int, grid: np.ndarray[Any,
     return count
 
 
+def inference_digest(db: Database, execution_id: int) -> str:
+    """The stored inference chunks of one execution, hashed: equal across commits that score
+    the same records alike."""
+    digest = hashlib.sha256()
+    with db.read() as conn:
+        rows = conn.execute(
+            select(inference_chunks.c.device_id, inference_chunks.c.payload)
+            .where(inference_chunks.c.execution_id == execution_id)
+            .order_by(inference_chunks.c.seq)
+        )
+        for device, payload in rows:
+            digest.update(str(device).encode() + bytes(payload))
+    return digest.hexdigest()
+
+
 @dataclass
 class Scenario:
     devices: int
@@ -169,12 +187,15 @@ def run_scenario(
             },
         )
 
+        executed: list[int] = []
+
         def execute() -> None:
             execution = fire_now(
                 db, job, clock.now(), owner=services.executor.owner, lease=services.executor.lease
             )
             status = services.executor.run(execution)
             assert status is ExecutionStatus.SUCCESS, status
+            executed.append(execution.id)
             with db.read() as conn:
                 records = conn.execute(
                     select(func.sum(inference_chunks.c.row_count)).where(
@@ -185,6 +206,7 @@ def run_scenario(
 
         cold = timed(execute, 1)[0]
         warm = timed(execute, repeat)
+        digest = inference_digest(db, executed[0])
 
         # Raw read of the same series, whole window, one chunk per device.
         source = services.source
@@ -228,6 +250,7 @@ def run_scenario(
             ("(alignment alone, s)", f"{statistics.median(aligns):.3f}"),
             ("ratio e2e / (read + score)", f"{e2e / (read + score):.2f}x"),
             ("target <= 2x", "met" if e2e / (read + score) <= 2 else "MISSED"),
+            ("inferences, sha256 of the stored chunks", digest[:16]),
         ]
         if profile:
             profiler = cProfile.Profile()

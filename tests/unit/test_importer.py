@@ -50,7 +50,7 @@ def test_header_problems_are_listed_together() -> None:
     assert raised.value.messages == (
         "The long layout needs the column(s) fragment.",
         "Unknown column(s) for the long layout: color (expected time, fragment, series, value "
-        "and optionally unit, type).",
+        "and optionally unit, type, device).",
     )
     with pytest.raises(Invalid, match=r"'temperature' are not 'fragment\.series' names"):
         check_header(Layout.WIDE, ["time", "a.x", "temperature"])
