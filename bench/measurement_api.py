@@ -73,7 +73,8 @@ def database_url(backend: str, scratch: Path) -> Iterator[str]:
 
 
 @contextmanager
-def serve(src: Path, url: str, scratch: Path) -> Iterator[str]:
+def serve(src: Path, url: str, scratch: Path) -> Iterator[tuple[str, int]]:
+    """`batchscore serve` from ``src`` on ``url``: its base URL and process id."""
     port = free_port()
     env = {
         **os.environ,
@@ -100,7 +101,7 @@ def serve(src: Path, url: str, scratch: Path) -> Iterator[str]:
                 time.sleep(0.1)  # waiting for the server, bounded by the deadline
         else:
             raise RuntimeError(f"server on {src} did not start")
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -220,8 +221,8 @@ def main() -> None:
         sides = {"before": export(ref, scratch / "before"), "after": REPO / "src"}
         for round_number in range(args.rounds):
             for side, src in sides.items():
-                with database_url(args.backend, scratch) as url, serve(src, url, scratch) as base:
-                    results[side].append(run_one(base, args.measurements))
+                with database_url(args.backend, scratch) as url, serve(src, url, scratch) as live:
+                    results[side].append(run_one(live[0], args.measurements))
                 print(f"round {round_number + 1}, {side}: done", file=sys.stderr)
     print(
         f"baseline {ref[:12]} vs. working tree, {args.backend}, {args.measurements:,} "

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from batchscore.domain.alarms import Alarm, AlarmChange, AlarmStatus, NewAlarm, Severity
 from batchscore.errors import Conflict
 from batchscore.store.documents import DocumentFilter, document_conditions
+from batchscore.store.keys import of_tenant_by_ids
 from batchscore.store.tables import alarms
 
 a = alarms
@@ -194,7 +195,7 @@ def raw_alarms(conn: Connection, tenant: str, ids: Sequence[int]) -> list[tuple[
     columns = [c for c in a.c if c.name != "fragments"]
     rows = conn.execute(
         select(*columns, cast(a.c.fragments, Text).label("fragments_json")).where(
-            a.c.tenant_id == tenant, a.c.id.in_(list(ids))
+            of_tenant_by_ids(a, tenant, ids)
         )
     )
     found = {int(r.id): (_header(r), r.fragments_json) for r in rows}

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Table, Text, cast, func, selec
 from batchscore.domain.inventory import Hierarchy
 from batchscore.store import json_sql
 from batchscore.store.inventory import below_query
+from batchscore.store.keys import of_tenant_by_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ def fragment_sizes(
         return {}
     rows = conn.execute(
         select(table.c.id, func.length(cast(table.c.fragments, Text)).label("size")).where(
-            table.c.tenant_id == tenant, table.c.id.in_(list(ids))
+            of_tenant_by_ids(table, tenant, ids)
         )
     )
     return {int(r.id): int(r.size or 0) for r in rows}

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Connection, Text, cast, delete, func, sele
 
 from batchscore.domain.events import Event, NewEvent
 from batchscore.store.documents import DocumentFilter, document_conditions
+from batchscore.store.keys import of_tenant_by_ids
 from batchscore.store.tables import events
 
 e = events
@@ -112,7 +113,7 @@ def raw_events(conn: Connection, tenant: str, ids: Sequence[int]) -> list[tuple[
     columns = [c for c in e.c if c.name != "fragments"]
     rows = conn.execute(
         select(*columns, cast(e.c.fragments, Text).label("fragments_json")).where(
-            e.c.tenant_id == tenant, e.c.id.in_(list(ids))
+            of_tenant_by_ids(e, tenant, ids)
         )
     )
     found = {int(r.id): (_from_row(r, {}), r.fragments_json) for r in rows}

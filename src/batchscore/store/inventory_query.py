@@ -31,6 +31,7 @@ from batchscore.domain.inventory_query import (
 )
 from batchscore.errors import Invalid
 from batchscore.store import json_sql
+from batchscore.store.keys import of_tenant_by_ids
 from batchscore.store.tables import child_references, managed_objects
 
 mo = managed_objects
@@ -235,7 +236,7 @@ def raw_objects(conn: Connection, tenant: str, ids: Sequence[int]) -> list[RawOb
             mo.c.created_at,
             mo.c.updated_at,
             cast(mo.c.fragments, Text).label("fragments_json"),
-        ).where(mo.c.tenant_id == tenant, mo.c.id.in_(list(ids)))
+        ).where(of_tenant_by_ids(mo, tenant, ids))
     )
     found = {
         int(r.id): RawObject(

@@ -24,6 +24,7 @@ from batchscore.domain.measurements import (
     series_values,
 )
 from batchscore.store import driver, json_sql
+from batchscore.store.keys import TENANT_UNINDEXED, of_tenant_by_ids
 from batchscore.store.series import ValueRow, series_of
 from batchscore.store.tables import measurement_values, measurements
 
@@ -246,8 +247,8 @@ def raw_measurements(conn: Connection, tenant: str, ids: Sequence[int]) -> list[
     rows = driver.rows(
         conn,
         "SELECT id, device_id, time_ns, type, CAST(fragments AS TEXT) FROM measurements "  # noqa: S608
-        f"WHERE tenant_id = ? AND id IN ({marks})",
-        (tenant, *ids),
+        f"WHERE id IN ({marks}) AND {TENANT_UNINDEXED}",
+        (*ids, tenant),
     )
     found = {int(r[0]): RawMeasurement(int(r[0]), int(r[1]), int(r[2]), r[3], r[4]) for r in rows}
     return [found[i] for i in ids if i in found]
@@ -295,7 +296,7 @@ def delete_matching(
         if not rows:
             return deleted
         _delete_values(conn, tenant, [(r.id, r.device_id, r.time_ns, r.fragments) for r in rows])
-        conn.execute(delete(m).where(m.c.tenant_id == tenant, m.c.id.in_([r.id for r in rows])))
+        conn.execute(delete(m).where(of_tenant_by_ids(m, tenant, [r.id for r in rows])))
         deleted += len(rows)
 
 
