@@ -73,10 +73,10 @@ def time_pages(db: Database, repeat: int) -> list[float]:
         runs = []
         for _ in range(repeat):
             started = time.perf_counter()
-            found = service.page(
+            found = service.read_page(
                 "t", flt, page_size=2000, current_page=page, descending=False, with_total=False
             )
-            for _ in service.batches("t", found.ids):
+            for _ in found:
                 pass
             runs.append((time.perf_counter() - started) * 1000)
         medians.append(statistics.median(runs))

@@ -120,7 +120,7 @@ def list_alarms(
     principal: Principal = require(Role.ALARM_READ),
 ) -> Response:
     service = services(request).alarms
-    found = service.page(
+    found = service.read_page(
         principal.tenant,
         filters[0],
         page_size=page.size,
@@ -130,12 +130,9 @@ def list_alarms(
     )
     base = base_url(request)
     batches = (
-        [raw_alarm_json(alarm, fragments, base) for alarm, fragments in batch]
-        for batch in service.batches(principal.tenant, found.ids)
+        [raw_alarm_json(alarm, fragments, base) for alarm, fragments in batch] for batch in found
     )
-    return streamed_envelope(
-        request, "alarms", batches, page, has_more=found.has_more, total=found.total
-    )
+    return streamed_envelope(request, "alarms", batches, page, found)
 
 
 @router.get("/alarms/count", summary="How many alarms match the filters")

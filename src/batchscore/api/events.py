@@ -87,7 +87,7 @@ def list_events(
     principal: Principal = require(Role.EVENT_READ),
 ) -> Response:
     service = services(request).events
-    found = service.page(
+    found = service.read_page(
         principal.tenant,
         flt,
         page_size=page.size,
@@ -97,12 +97,9 @@ def list_events(
     )
     base = base_url(request)
     batches = (
-        [raw_event_json(event, fragments, base) for event, fragments in batch]
-        for batch in service.batches(principal.tenant, found.ids)
+        [raw_event_json(event, fragments, base) for event, fragments in batch] for batch in found
     )
-    return streamed_envelope(
-        request, "events", batches, page, has_more=found.has_more, total=found.total
-    )
+    return streamed_envelope(request, "events", batches, page, found)
 
 
 @router.delete("/events", status_code=204, summary="Delete every matching event")

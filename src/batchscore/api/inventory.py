@@ -86,8 +86,8 @@ def _render_one(
     request: Request, principal: Principal, obj: ManagedObject, show: Shown
 ) -> Response:
     objects = services(request).objects
-    batch = next(iter(objects.batches(principal.tenant, [obj.id], show)), None)
-    if batch is None or not batch.objects:  # deleted meanwhile
+    batch = objects.batch(principal.tenant, [obj.id], show)
+    if not batch.objects:  # deleted meanwhile
         return JSONResponse(managed_object_json(obj, base_url(request), shown=show))
     body = object_batch(batch, base_url(request), show)[0]
     return Response(body, media_type="application/json")
@@ -140,22 +140,18 @@ def list_objects(
     if withGroups:
         show = Shown(show.children, show.counts, show.parents, True, show.skip_names)
     objects = services(request).objects
-    listing = objects.listing(
+    found = objects.read_page(
         principal.tenant,
         terms,
         order,
+        show,
         offset=page.offset,
         limit=page.size,
         with_total=page.with_total,
     )
     base = base_url(request)
-    batches = (
-        object_batch(batch, base, show)
-        for batch in objects.batches(principal.tenant, listing.ids, show)
-    )
-    return streamed_envelope(
-        request, "managedObjects", batches, page, has_more=listing.has_more, total=listing.total
-    )
+    batches = (object_batch(batch, base, show) for batch in found)
+    return streamed_envelope(request, "managedObjects", batches, page, found)
 
 
 @router.get("/managedObjects/{objectId}", summary="Get a managed object")

@@ -96,7 +96,7 @@ def list_measurements(
         type=type,
     )
     service = services(request).measurements
-    found = service.page(
+    found = service.read_page(
         principal.tenant,
         flt,
         page_size=page.size,
@@ -105,13 +105,8 @@ def list_measurements(
         with_total=page.with_total,
     )
     base = base_url(request)
-    batches = (
-        [raw_measurement_json(item, base) for item in batch]
-        for batch in service.batches(principal.tenant, found.ids)
-    )
-    return streamed_envelope(
-        request, "measurements", batches, page, has_more=found.has_more, total=found.total
-    )
+    batches = ([raw_measurement_json(item, base) for item in batch] for batch in found)
+    return streamed_envelope(request, "measurements", batches, page, found)
 
 
 @router.delete("/measurements", status_code=204, summary="Delete the measurements matching filters")

@@ -7,7 +7,7 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -86,14 +86,23 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
+class PageFacts(Protocol):
+    """What the end of a collection body tells: known once the page's first batch was read."""
+
+    @property
+    def has_more(self) -> bool: ...
+
+    @property
+    def total(self) -> int | None: ...
+
+
 def streamed_envelope(
     request: Request,
     key: str,
     batches: Iterable[list[bytes]],
     page: Paging,
+    facts: PageFacts,
     *,
-    has_more: bool,
-    total: int | None,
     media_type: str = "application/json",
 ) -> Response:
     """The collection body of :func:`envelope`, its items rendered a batch (JSON-encoded items)
@@ -110,7 +119,10 @@ def streamed_envelope(
             if batch:
                 yield (b"," if started else b"") + b",".join(batch)
                 started = True
-        tail = {"statistics": _statistics(page, total), **_links(request, page, has_more)}
+        tail = {
+            "statistics": _statistics(page, facts.total),
+            **_links(request, page, facts.has_more),
+        }
         yield b"]," + _dumps(tail)[1:]
 
     if second is None:

@@ -3,7 +3,6 @@ for code that raises alarms from job results."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 from batchscore.clock import Clock
@@ -17,18 +16,16 @@ from batchscore.domain.alarms import (
 )
 from batchscore.errors import Invalid
 from batchscore.service.documents import (
-    DocumentPage,
     check_budget,
     merge_fragments,
     not_found,
     parse_id,
     require_source,
 )
-from batchscore.service.reading import needs_sizes, runs
+from batchscore.service.reading import PageRead
 from batchscore.store import alarms as repo
 from batchscore.store.alarms import AlarmFilter
 from batchscore.store.db import Database
-from batchscore.store.documents import fragment_sizes
 from batchscore.store.tables import alarms as alarm_table
 
 
@@ -95,7 +92,7 @@ class AlarmService:
         with self.db.read() as conn:
             return repo.count_alarms(conn, tenant, flt)
 
-    def page(
+    def read_page(
         self,
         tenant: str,
         flt: AlarmFilter,
@@ -104,20 +101,18 @@ class AlarmService:
         current_page: int,
         oldest_first: bool,
         with_total: bool,
-    ) -> DocumentPage:
-        """The ids of one page of matching alarms, newest first unless ``oldest_first``."""
+    ) -> PageRead[list[tuple[Alarm, str]]]:
+        """One page of matching alarms, newest first unless ``oldest_first``, read in one
+        transaction a run of bounded size at a time (``service.reading``)."""
         offset = (current_page - 1) * page_size
-        with self.db.read() as conn:
-            ids = repo.page_ids(
-                conn, tenant, flt, offset=offset, limit=page_size + 1, oldest_first=oldest_first
-            )
-            total = repo.count_alarms(conn, tenant, flt) if with_total else None
-        return DocumentPage(ids[:page_size], len(ids) > page_size, total)
-
-    def batches(self, tenant: str, ids: Sequence[int]) -> Iterator[list[tuple[Alarm, str]]]:
-        """The alarms of ``ids`` in order, a run of bounded size at a time
-        (``service.reading``), in one read transaction."""
-        with self.db.read() as conn:
-            sizes = fragment_sizes(conn, alarm_table, tenant, ids) if needs_sizes(ids) else None
-            for run in runs(ids, sizes):
-                yield repo.raw_alarms(conn, tenant, run)
+        return PageRead(
+            self.db,
+            alarm_table,
+            tenant,
+            limit=page_size,
+            ids_of=lambda conn, limit: repo.page_ids(
+                conn, tenant, flt, offset=offset, limit=limit, oldest_first=oldest_first
+            ),
+            count=(lambda conn: repo.count_alarms(conn, tenant, flt)) if with_total else None,
+            read_run=lambda conn, run: repo.raw_alarms(conn, tenant, run),
+        )

@@ -1,10 +1,8 @@
-"""What the alarm and event use cases share: source checks, fragment merging and budget,
-pages of ids."""
+"""What the alarm and event use cases share: source checks, fragment merging and budget."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -12,15 +10,6 @@ from sqlalchemy import Connection
 from batchscore.domain.documents import object_id
 from batchscore.errors import Invalid, NotFound, PayloadTooLarge
 from batchscore.store import inventory as inventory_repo
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentPage:
-    """One page: ids in order, whether more follow, the total when asked."""
-
-    ids: list[int]
-    has_more: bool
-    total: int | None
 
 
 def require_source(conn: Connection, tenant: str, source: int) -> None:

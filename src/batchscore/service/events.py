@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 from batchscore.clock import Clock
 from batchscore.domain.events import Event, NewEvent, parse_change, parse_event
 from batchscore.service.documents import (
-    DocumentPage,
     check_budget,
     merge_fragments,
     not_found,
     parse_id,
     require_source,
 )
-from batchscore.service.reading import needs_sizes, runs
+from batchscore.service.reading import PageRead
 from batchscore.store import events as repo
 from batchscore.store.db import Database
-from batchscore.store.documents import fragment_sizes
 from batchscore.store.events import EventFilter
 from batchscore.store.tables import events as event_table
 
@@ -69,7 +66,7 @@ class EventService:
         with self.db.write() as conn:
             return repo.delete_matching(conn, tenant, flt)
 
-    def page(
+    def read_page(
         self,
         tenant: str,
         flt: EventFilter,
@@ -78,20 +75,18 @@ class EventService:
         current_page: int,
         oldest_first: bool,
         with_total: bool,
-    ) -> DocumentPage:
-        """The ids of one page of matching events, newest first unless ``oldest_first``."""
+    ) -> PageRead[list[tuple[Event, str]]]:
+        """One page of matching events, newest first unless ``oldest_first``, read in one
+        transaction a run of bounded size at a time (``service.reading``)."""
         offset = (current_page - 1) * page_size
-        with self.db.read() as conn:
-            ids = repo.page_ids(
-                conn, tenant, flt, offset=offset, limit=page_size + 1, oldest_first=oldest_first
-            )
-            total = repo.count_events(conn, tenant, flt) if with_total else None
-        return DocumentPage(ids[:page_size], len(ids) > page_size, total)
-
-    def batches(self, tenant: str, ids: Sequence[int]) -> Iterator[list[tuple[Event, str]]]:
-        """The events of ``ids`` in order, a run of bounded size at a time
-        (``service.reading``), in one read transaction."""
-        with self.db.read() as conn:
-            sizes = fragment_sizes(conn, event_table, tenant, ids) if needs_sizes(ids) else None
-            for run in runs(ids, sizes):
-                yield repo.raw_events(conn, tenant, run)
+        return PageRead(
+            self.db,
+            event_table,
+            tenant,
+            limit=page_size,
+            ids_of=lambda conn, limit: repo.page_ids(
+                conn, tenant, flt, offset=offset, limit=limit, oldest_first=oldest_first
+            ),
+            count=(lambda conn: repo.count_events(conn, tenant, flt)) if with_total else None,
+            read_run=lambda conn, run: repo.raw_events(conn, tenant, run),
+        )

@@ -4,8 +4,10 @@ whatever the page size)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
 
 from batchscore.domain.documents import object_id
 from batchscore.domain.inventory import DEVICE, Hierarchy, ManagedObject, RawObject, Reference
@@ -27,11 +29,10 @@ from batchscore.domain.inventory_query import (
     parse_query,
 )
 from batchscore.errors import Invalid
-from batchscore.service.reading import needs_sizes, runs
+from batchscore.service.reading import PageRead
 from batchscore.store import inventory as repo
 from batchscore.store import inventory_query as query_repo
 from batchscore.store.db import Database
-from batchscore.store.documents import fragment_sizes
 from batchscore.store.tables import managed_objects
 
 MAX_IDS = 2000
@@ -181,24 +182,49 @@ class ObjectService:
             found = repo.references(conn, tenant, page.ids)
         return [found[i] for i in page.ids if i in found], page.has_more, page.total
 
-    def batches(self, tenant: str, ids: Sequence[int], shown: Shown) -> Iterator[ObjectBatch]:
-        """The objects of ``ids`` in order, a run of bounded size at a time
-        (``service.reading``), in one read transaction (so a page is one snapshot)."""
+    def read_page(
+        self,
+        tenant: str,
+        terms: Sequence[Expr],
+        order: Sequence[OrderKey],
+        shown: Shown,
+        *,
+        offset: int,
+        limit: int,
+        with_total: bool,
+    ) -> PageRead[ObjectBatch]:
+        """One page of the objects matching every term, read in one transaction a run of
+        bounded size at a time (``service.reading``) with the references ``shown`` asks for."""
+        return PageRead(
+            self.db,
+            managed_objects,
+            tenant,
+            limit=limit,
+            ids_of=lambda conn, n: query_repo.matching_ids(
+                conn, tenant, terms, order=order, offset=offset, limit=n
+            ),
+            count=(lambda conn: query_repo.count_matching(conn, tenant, terms))
+            if with_total
+            else None,
+            read_run=lambda conn, run: _batch(conn, tenant, run, shown),
+        )
+
+    def batch(self, tenant: str, ids: list[int], shown: Shown) -> ObjectBatch:
+        """The objects of ``ids`` (a few) with the references ``shown`` asks for."""
         with self.db.read() as conn:
-            sizes = fragment_sizes(conn, managed_objects, tenant, ids) if needs_sizes(ids) else None
-            for chunk in runs(ids, sizes):
-                objects = query_repo.raw_objects(conn, tenant, chunk)
-                present = [o.id for o in objects]
-                children = {}
-                if shown.children or shown.counts:
-                    children = {k: repo.references_of(conn, tenant, present, k) for k in Hierarchy}
-                parents = {}
-                if shown.parents or shown.group_parents:
-                    parents = {
-                        k: repo.references_of(conn, tenant, present, k, parents=True)
-                        for k in Hierarchy
-                    }
-                yield ObjectBatch(objects, children, parents)
+            return _batch(conn, tenant, ids, shown)
+
+
+def _batch(conn: Connection, tenant: str, ids: list[int], shown: Shown) -> ObjectBatch:
+    objects = query_repo.raw_objects(conn, tenant, ids)
+    present = [o.id for o in objects]
+    children = {}
+    if shown.children or shown.counts:
+        children = {k: repo.references_of(conn, tenant, present, k) for k in Hierarchy}
+    parents = {}
+    if shown.parents or shown.group_parents:
+        parents = {k: repo.references_of(conn, tenant, present, k, parents=True) for k in Hierarchy}
+    return ObjectBatch(objects, children, parents)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,7 @@ reads by id and by page, deletes by id and by filter."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from batchscore.domain.documents import limit_messages, object_id
@@ -15,23 +14,13 @@ from batchscore.domain.measurements import (
     parse_measurements,
 )
 from batchscore.errors import Invalid, NotFound
-from batchscore.service.reading import needs_sizes, runs
+from batchscore.service.reading import PageRead
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import measurements as repo
 from batchscore.store import series as series_repo
 from batchscore.store.db import Database
-from batchscore.store.documents import fragment_sizes
 from batchscore.store.measurements import MeasurementFilter
 from batchscore.store.tables import measurements as measurement_table
-
-
-@dataclass(frozen=True, slots=True)
-class MeasurementPage:
-    """One page: ids in order, whether more follow, the total when asked."""
-
-    ids: list[int]
-    has_more: bool
-    total: int | None
 
 
 def measurement_not_found(measurement_id: str | int) -> NotFound:
@@ -92,7 +81,7 @@ class MeasurementService:
         with self.db.write() as conn:
             return repo.delete_matching(conn, tenant, flt)
 
-    def page(
+    def read_page(
         self,
         tenant: str,
         flt: MeasurementFilter,
@@ -101,25 +90,21 @@ class MeasurementService:
         current_page: int,
         descending: bool,
         with_total: bool,
-    ) -> MeasurementPage:
-        """The ids of one page of measurements matching ``flt``, ordered by time."""
+    ) -> PageRead[list[RawMeasurement]]:
+        """One page of measurements matching ``flt``, ordered by time, read in one transaction
+        a run of bounded size at a time (``service.reading``)."""
         offset = (current_page - 1) * page_size
-        with self.db.read() as conn:
-            ids = repo.page_ids(
-                conn, tenant, flt, offset=offset, limit=page_size + 1, descending=descending
-            )
-            total = repo.count_measurements(conn, tenant, flt) if with_total else None
-        return MeasurementPage(ids[:page_size], len(ids) > page_size, total)
-
-    def batches(self, tenant: str, ids: Sequence[int]) -> Iterator[list[RawMeasurement]]:
-        """The measurements of ``ids`` in order, a run of bounded size at a time
-        (``service.reading``), in one read transaction (so a page is one snapshot)."""
-        with self.db.read() as conn:
-            sizes = (
-                fragment_sizes(conn, measurement_table, tenant, ids) if needs_sizes(ids) else None
-            )
-            for run in runs(ids, sizes):
-                yield repo.raw_measurements(conn, tenant, run)
+        return PageRead(
+            self.db,
+            measurement_table,
+            tenant,
+            limit=page_size,
+            ids_of=lambda conn, limit: repo.page_ids(
+                conn, tenant, flt, offset=offset, limit=limit, descending=descending
+            ),
+            count=(lambda conn: repo.count_measurements(conn, tenant, flt)) if with_total else None,
+            read_run=lambda conn, run: repo.raw_measurements(conn, tenant, run),
+        )
 
     def supported(self, tenant: str, source: str | int) -> list[tuple[str, str]]:
         """The (fragment, series) pairs the source has values of, in name order."""

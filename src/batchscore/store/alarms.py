@@ -195,7 +195,7 @@ def raw_alarms(conn: Connection, tenant: str, ids: Sequence[int]) -> list[tuple[
     columns = [c for c in a.c if c.name != "fragments"]
     rows = conn.execute(
         select(*columns, cast(a.c.fragments, Text).label("fragments_json")).where(
-            of_tenant_by_ids(a, tenant, ids)
+            of_tenant_by_ids(conn, a, tenant, ids)
         )
     )
     found = {int(r.id): (_header(r), r.fragments_json) for r in rows}

@@ -74,7 +74,7 @@ def fragment_sizes(
         return {}
     rows = conn.execute(
         select(table.c.id, func.length(cast(table.c.fragments, Text)).label("size")).where(
-            of_tenant_by_ids(table, tenant, ids)
+            of_tenant_by_ids(conn, table, tenant, ids)
         )
     )
     return {int(r.id): int(r.size or 0) for r in rows}

@@ -26,10 +26,23 @@ def rows(conn: Connection, qmark_sql: str, params: tuple[Any, ...]) -> Sequence[
 
 
 def many(conn: Connection, qmark_sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``qmark_sql`` once per row: SQLite's ``executemany`` runs in-process; on PostgreSQL an
+    ``INSERT ... VALUES (...)`` is sent as multi-row VALUES statements (one round trip per
+    thousand rows, as SQLAlchemy's insertmanyvalues does), other statements pipelined."""
     if not rows:
         return
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(_sql(conn, qmark_sql), rows)
+        multi_row = qmark_sql.startswith("INSERT ") and qmark_sql.endswith(")")
+        if conn.dialect.paramstyle == "qmark" or not multi_row:
+            cursor.executemany(_sql(conn, qmark_sql), rows)
+            return
+        head, _, tuple_sql = qmark_sql.rpartition(" VALUES ")
+        one = _sql(conn, tuple_sql)
+        per = max(1, min(1000, 60_000 // max(len(rows[0]), 1)))  # bind parameters < 65,535
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            statement = f"{head} VALUES {', '.join([one] * len(chunk))}"
+            cursor.execute(statement, [value for row in chunk for value in row])
     finally:
         cursor.close()

@@ -113,7 +113,7 @@ def raw_events(conn: Connection, tenant: str, ids: Sequence[int]) -> list[tuple[
     columns = [c for c in e.c if c.name != "fragments"]
     rows = conn.execute(
         select(*columns, cast(e.c.fragments, Text).label("fragments_json")).where(
-            of_tenant_by_ids(e, tenant, ids)
+            of_tenant_by_ids(conn, e, tenant, ids)
         )
     )
     found = {int(r.id): (_from_row(r, {}), r.fragments_json) for r in rows}

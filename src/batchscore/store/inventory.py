@@ -112,7 +112,7 @@ def get_object(conn: Connection, tenant: str, object_id: int) -> ManagedObject |
 def get_objects(conn: Connection, tenant: str, ids: Sequence[int]) -> dict[int, ManagedObject]:
     if not ids:
         return {}
-    rows = conn.execute(select(mo).where(of_tenant_by_ids(mo, tenant, ids)))
+    rows = conn.execute(select(mo).where(of_tenant_by_ids(conn, mo, tenant, ids)))
     return {r.id: _from_row(r) for r in rows}
 
 
@@ -122,7 +122,7 @@ def references(conn: Connection, tenant: str, ids: Sequence[int]) -> dict[int, R
         return {}
     rows = conn.execute(
         select(mo.c.id, mo.c.name, mo.c.is_device, mo.c.is_group).where(
-            of_tenant_by_ids(mo, tenant, ids)
+            of_tenant_by_ids(conn, mo, tenant, ids)
         )
     )
     return {int(r.id): Reference(int(r.id), r.name, r.is_device, r.is_group) for r in rows}
@@ -132,7 +132,7 @@ def existing_ids(conn: Connection, tenant: str, ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(ids))
     if not wanted:
         return set()
-    rows = conn.execute(select(mo.c.id).where(of_tenant_by_ids(mo, tenant, wanted)))
+    rows = conn.execute(select(mo.c.id).where(of_tenant_by_ids(conn, mo, tenant, wanted)))
     return {int(r.id) for r in rows}
 
 
@@ -192,7 +192,7 @@ def delete_objects(conn: Connection, tenant: str, ids: Sequence[int]) -> None:
                 (refs.c.parent_id.in_(chunk)) | (refs.c.child_id.in_(chunk)),
             )
         )
-        conn.execute(delete(mo).where(of_tenant_by_ids(mo, tenant, chunk)))
+        conn.execute(delete(mo).where(of_tenant_by_ids(conn, mo, tenant, chunk)))
 
 
 def child_ids(

@@ -236,7 +236,7 @@ def raw_objects(conn: Connection, tenant: str, ids: Sequence[int]) -> list[RawOb
             mo.c.created_at,
             mo.c.updated_at,
             cast(mo.c.fragments, Text).label("fragments_json"),
-        ).where(of_tenant_by_ids(mo, tenant, ids))
+        ).where(of_tenant_by_ids(conn, mo, tenant, ids))
     )
     found = {
         int(r.id): RawObject(

@@ -24,7 +24,7 @@ from batchscore.domain.measurements import (
     series_values,
 )
 from batchscore.store import driver, json_sql
-from batchscore.store.keys import TENANT_UNINDEXED, of_tenant_by_ids
+from batchscore.store.keys import TENANT_UNINDEXED, ids_sql, of_tenant_by_ids
 from batchscore.store.series import ValueRow, series_of
 from batchscore.store.tables import measurement_values, measurements
 
@@ -243,12 +243,12 @@ def raw_measurements(conn: Connection, tenant: str, ids: Sequence[int]) -> list[
     text stored (the driver's tuples: a page of 2,000 is a hot read)."""
     if not ids:
         return []
-    marks = ", ".join("?" * len(ids))
+    matches, params = ids_sql(conn, ids)
     rows = driver.rows(
         conn,
         "SELECT id, device_id, time_ns, type, CAST(fragments AS TEXT) FROM measurements "  # noqa: S608
-        f"WHERE id IN ({marks}) AND {TENANT_UNINDEXED}",
-        (*ids, tenant),
+        f"WHERE {matches} AND {TENANT_UNINDEXED}",
+        (*params, tenant),
     )
     found = {int(r[0]): RawMeasurement(int(r[0]), int(r[1]), int(r[2]), r[3], r[4]) for r in rows}
     return [found[i] for i in ids if i in found]
@@ -296,7 +296,7 @@ def delete_matching(
         if not rows:
             return deleted
         _delete_values(conn, tenant, [(r.id, r.device_id, r.time_ns, r.fragments) for r in rows])
-        conn.execute(delete(m).where(of_tenant_by_ids(m, tenant, [r.id for r in rows])))
+        conn.execute(delete(m).where(of_tenant_by_ids(conn, m, tenant, [r.id for r in rows])))
         deleted += len(rows)
 
 
