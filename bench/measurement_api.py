@@ -232,9 +232,10 @@ def main() -> None:
     for metric in results["after"][0]:
         before = statistics.median(r[metric] for r in results["before"])
         after = statistics.median(r[metric] for r in results["after"])
-        ratio = after / before if before == before and before else float("nan")
-        before_text = f"{before:,.0f}" if before == before else "n/a (404)"
-        print(f"{metric:52}{before_text:>12}{after:>12,.0f}{ratio:>13.2f}x")
+        known = before == before and before > 0  # NaN: the old server had no such route
+        before_text = f"{before:,.0f}" if known else "n/a (404)"
+        ratio_text = f"{after / before:.2f}x" if known else "n/a"
+        print(f"{metric:52}{before_text:>12}{after:>12,.0f}{ratio_text:>14}")
 
 
 if __name__ == "__main__":

@@ -31,13 +31,16 @@ from batchscore.store.tables import measurement_values, measurements
 m = measurements
 v = measurement_values
 
-_INSERT_DOCS = (
-    "INSERT INTO measurements (id, tenant_id, device_id, time_ns, type, fragments) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-_INSERT_VALUES = (
-    "INSERT INTO measurement_values (tenant_id, device_id, fragment, series, time_ns, "
-    "measurement_id, value, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_DOC_COLUMNS = ("id", "tenant_id", "device_id", "time_ns", "type", "fragments")
+_VALUE_COLUMNS = (
+    "tenant_id",
+    "device_id",
+    "fragment",
+    "series",
+    "time_ns",
+    "measurement_id",
+    "value",
+    "unit",
 )
 _DELETE_VALUE = (
     "DELETE FROM measurement_values WHERE tenant_id = ? AND device_id = ? AND fragment = ? "
@@ -91,9 +94,10 @@ def insert_measurements(
         return []
     ids = _new_ids(conn, len(items))
     dumps = json.dumps
-    driver.many(
+    driver.insert(
         conn,
-        _INSERT_DOCS,
+        "measurements",
+        _DOC_COLUMNS,
         [
             (
                 new_id,
@@ -106,9 +110,10 @@ def insert_measurements(
             for new_id, item in zip(ids, items, strict=True)
         ],
     )
-    driver.many(
+    driver.insert(
         conn,
-        _INSERT_VALUES,
+        "measurement_values",
+        _VALUE_COLUMNS,
         [
             (tenant, item.source, s.fragment, s.series, item.time_ns, new_id, s.value, s.unit)
             for new_id, item in zip(ids, items, strict=True)
@@ -180,8 +185,8 @@ def insert_values(conn: Connection, tenant: str, rows: Sequence[ValueRow]) -> in
             (tenant, device, r.fragment, r.series, time_ns, new_id, r.value, r.unit)
             for r in members
         )
-    driver.many(conn, _INSERT_DOCS, docs)
-    driver.many(conn, _INSERT_VALUES, values)
+    driver.insert(conn, "measurements", _DOC_COLUMNS, docs)
+    driver.insert(conn, "measurement_values", _VALUE_COLUMNS, values)
     return len(docs)
 
 
