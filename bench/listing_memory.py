@@ -1,7 +1,8 @@
 """Peak memory of a server listing fat managed objects, before and after, side by side: the same
 200 objects of just under 1 MB, the body limit (many small values, which is what amplifies when
 parsed), posted to a `batchscore serve` of an older commit (``--baseline``) and of the working
-tree, then one page of all of them read; the server's peak resident set (VmHWM, reset before the listing) is reported.
+tree, then one page of all of them read; the server's peak resident set (VmHWM, reset before
+the listing) is reported.
 
 Run: ``.venv/bin/python bench/listing_memory.py [--baseline REF] [--objects 200]`` (Linux).
 """
