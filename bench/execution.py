@@ -57,8 +57,12 @@ from batchscore.service.users import add_user
 from batchscore.settings import Settings
 from batchscore.store.db import Database
 from batchscore.store.measurements import insert_values
-from batchscore.store.series import ValueRow
 from batchscore.store.tables import inference_chunks
+
+try:
+    from batchscore.store.series import ValueRow
+except ImportError:  # a commit before issue 17 (PYTHONPATH at its src), for the sha256 comparison
+    from batchscore.store.measurements import ValueRow  # type: ignore[attr-defined,no-redef]
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = model_pmml("iforest_100")
