@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import numpy as np
@@ -28,7 +29,7 @@ from batchscore.sources.cumulocity import CumulocitySource
 from batchscore.sources.cumulocity_http import CumulocityClient, RetryPolicy
 from batchscore.sources.writer import PlatformWriter
 from batchscore.testing import RecordingWriter
-from tests.integration.fake_tenant import FakeTenant, device_time
+from tests.integration.fake_tenant import FakeTenant, device_time, parse_time
 from tests.integration.live_server import serve_asgi
 
 T0 = datetime(2026, 1, 14, 0, 0, tzinfo=UTC)
@@ -163,9 +164,47 @@ def test_the_connector_reads_the_same_arrays_as_the_embedded_store(
                     np.testing.assert_array_equal(
                         theirs_chunk.series[path].values, ours.series[path].values
                     )
-    reads = [q for (_, p, q) in fake.seen if p == "/measurement/measurements"]
-    second_pages = [q for q in reads if "currentPage=2" in q]
-    assert bool(second_pages) == (chunk != timedelta(minutes=10))  # long reads took two pages
+    reads = [dict(parse_qsl(q)) for (_, p, q) in fake.seen if p == "/measurement/measurements"]
+    # A full page is followed by one asked from its last time on (the device's own time text,
+    # never the connector's "Z"), not by currentPage=2 (which makes the tenant skip a page).
+    later_pages = [r for r in reads if not r["dateFrom"].endswith("Z")]
+    assert bool(later_pages) == (chunk != timedelta(minutes=10))  # long reads took two pages
+    assert {r["currentPage"] for r in reads} == {"1"}
+
+
+def test_reading_by_time_reads_every_measurement_once(fake: FakeTenant, tenant_url: str) -> None:
+    """Pages walked by time: an instant with more measurements than a page (paged through with
+    currentPage), then instants of 7 measurements each, which page ends cut in two."""
+    device = fake.add_object("d", "c8y_IsDevice")
+    for s in [0] * 2500 + [s for s in range(1, 601) for _ in range(7)]:
+        fake.add_measurement({"source": {"id": device}, "time": device_time(T0, s, 1)})
+    client = CumulocityClient(tenant_url, fake.tenant, fake.user, fake.password)
+    window = {
+        "source": device,
+        "dateFrom": "2026-01-14T00:00:00.000Z",
+        "dateTo": "2026-01-15T00:00:00.000Z",
+        "revert": "false",
+    }
+    try:
+        pages = list(
+            client.pages_by_time(
+                "/measurement/measurements",
+                "measurements",
+                window,
+                lambda m: to_ns(parse_time(m["time"])),
+            )
+        )
+    finally:
+        client.close()
+    read = [m["id"] for page in pages for m in page]
+    assert read == [m["id"] for m in fake.measurements]  # each once, in the tenant's order
+    reads = [dict(parse_qsl(q)) for (_, p, q) in fake.seen if p == "/measurement/measurements"]
+    assert [(r["dateFrom"][11:19], r["currentPage"]) for r in reads] == [
+        ("00:00:00", "1"),  # 2,000 of the 2,500 at 01:00:00+01:00
+        ("01:00:00", "2"),  # the other 500 and 214 instants of 7, then 2 of the next one
+        ("01:03:35", "1"),  # its other 5 and 284 instants, then 5 of the next
+        ("01:08:20", "1"),  # the remaining 2 and 100 instants: a short page, the end
+    ]
 
 
 def test_group_membership_is_the_same(

@@ -170,7 +170,10 @@ class CumulocitySource:
         if len(paths) == 1:
             params["valueFragmentSeries"] = paths[0].series
         lo_ns, hi_ns = to_ns(lo), to_ns(hi)
-        for page in self.client.pages("/measurement/measurements", "measurements", params):
+        pages = self.client.pages_by_time(
+            "/measurement/measurements", "measurements", params, self._document_ns
+        )
+        for page in pages:
             for measurement in page:
                 values = measurement.get(fragment)
                 if not isinstance(values, dict):
@@ -194,6 +197,9 @@ class CumulocitySource:
             "valueFragmentType": fragment,
             "revert": "false",
         }
+
+    def _document_ns(self, document: dict[str, Any]) -> int:
+        return self._time_ns(document.get("time"))
 
     def _time_ns(self, text: Any) -> int:
         try:

@@ -163,20 +163,58 @@ class CumulocityClient:
         until a short page or a page without ``next``."""
         current = 1
         while True:
-            body = self.get_json(path, {**params, "pageSize": PAGE_SIZE, "currentPage": current})
-            items = body.get(key)
-            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-                raise SourceError(
-                    f"Cumulocity at {self.base_url} answered GET {path} without a {key!r} list."
-                )
+            body, items = self._page(path, key, {**params, "currentPage": current})
             yield items
-            statistics = body.get("statistics")
-            size = statistics.get("pageSize") if isinstance(statistics, dict) else None
-            # Real Cumulocity always links a next page; the short page ends the walk there.
-            full = len(items) >= (size if isinstance(size, int) and size > 0 else PAGE_SIZE)
-            if not items or not full or "next" not in body:
+            if not _more(body, items):
                 return
             current += 1
+
+    def pages_by_time(
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, str | int],
+        time_of: Callable[[dict[str, Any]], int],
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every document of a collection ordered by time, oldest first (``dateFrom`` in
+        ``params``), a page at a time: after a full page the next one asks from that page's
+        last time on (``dateFrom`` is inclusive) and leaves out the documents of that instant
+        already read, by id. Page *n* of ``currentPage`` makes the server skip (n-1) pages
+        first, so a long window costs the square of its pages; this costs each page once.
+        ``currentPage`` is followed only through pages all of one instant (the server keeps the
+        documents of an instant in one order), or documents without ids. ``time_of`` gives a
+        document's time (epoch ns)."""
+        query = dict(params)
+        current, seen, from_ns = 1, set[str](), None
+        while True:
+            body, items = self._page(path, key, {**query, "currentPage": current})
+            yield [i for i in items if str(i.get("id")) not in seen] if seen else items
+            if not _more(body, items):
+                return
+            last = items[-1]
+            if not isinstance(last.get("time"), str) or any(i.get("id") is None for i in items):
+                current += 1  # nothing to go on by time and id: plain paging
+                continue
+            last_ns = time_of(last)
+            at_last = _ids_at_end(items, last_ns, time_of)
+            if len(at_last) < len(items):
+                query["dateFrom"], from_ns, current, seen = last["time"], last_ns, 1, at_last
+            elif last_ns == from_ns:
+                current += 1  # a page all of the instant it asked from: page through it
+                seen |= at_last
+            else:  # a page all of one later instant: its first page from that instant on
+                query["dateFrom"], from_ns, current, seen = last["time"], last_ns, 2, at_last
+
+    def _page(
+        self, path: str, key: str, params: Mapping[str, str | int]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        body = self.get_json(path, {**params, "pageSize": PAGE_SIZE})
+        items = body.get(key)
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise SourceError(
+                f"Cumulocity at {self.base_url} answered GET {path} without a {key!r} list."
+            )
+        return body, items
 
     def _json_object(self, response: httpx.Response, path: str) -> dict[str, Any]:
         try:
@@ -249,3 +287,24 @@ def _server_message(response: httpx.Response) -> str:
         return ""
     text = " ".join(message.split())[:_MESSAGE_CHARS].rstrip(" .")
     return f": {text}"
+
+
+def _ids_at_end(
+    items: list[dict[str, Any]], at_ns: int, time_of: Callable[[dict[str, Any]], int]
+) -> set[str]:
+    """The ids of the documents at the end of a page (ordered by time) whose time is ``at_ns``."""
+    found: set[str] = set()
+    for item in reversed(items):
+        if time_of(item) != at_ns:
+            break
+        found.add(str(item["id"]))
+    return found
+
+
+def _more(body: dict[str, Any], items: list[dict[str, Any]]) -> bool:
+    """Whether a page says more follow: full (of the ``pageSize`` the server used) and linked
+    to a next one. Real Cumulocity always links a next page; the short page ends the walk."""
+    statistics = body.get("statistics")
+    size = statistics.get("pageSize") if isinstance(statistics, dict) else None
+    full = len(items) >= (size if isinstance(size, int) and size > 0 else PAGE_SIZE)
+    return bool(items) and full and "next" in body
