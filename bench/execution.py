@@ -17,7 +17,9 @@ Per scenario, on a fresh database (a SQLite file in a temp dir, or a new Postgre
 - raw scoring: the compiled model's ``score`` on each device's aligned columns (aligned once,
   outside the timing);
 - ratio = end to end (warm median) / (raw read median + raw scoring median). Design §4 target for
-  the one-device 24 h window: <= 2x.
+  the one-device 24 h window: <= 2x;
+- a sha256 of the stored inference chunks, to compare the results of two commits (run this
+  script with ``PYTHONPATH`` at another commit's ``src``).
 ``--profile`` runs one more warm execution under cProfile and prints the top costs.
 """
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import hashlib
 import pstats
 import statistics
 import tempfile
@@ -53,8 +56,13 @@ from batchscore.service.container import Services
 from batchscore.service.users import add_user
 from batchscore.settings import Settings
 from batchscore.store.db import Database
-from batchscore.store.measurements import ValueRow, insert_values
+from batchscore.store.measurements import insert_values
 from batchscore.store.tables import inference_chunks
+
+try:
+    from batchscore.store.series import ValueRow
+except ImportError:  # a commit before issue 17 (PYTHONPATH at its src), for the sha256 comparison
+    from batchscore.store.measurements import ValueRow  # type: ignore[attr-defined,no-redef]
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = model_pmml("iforest_100")
@@ -103,6 +111,21 @@ def ingest(db: Database, devices: list[int], seconds: int, grid: np.ndarray[Any,
                 count += len(batch)
                 batch = []
     return count
+
+
+def inference_digest(db: Database, execution_id: int) -> str:
+    """The stored inference chunks of one execution, hashed: equal across commits that score
+    the same records alike."""
+    digest = hashlib.sha256()
+    with db.read() as conn:
+        rows = conn.execute(
+            select(inference_chunks.c.device_id, inference_chunks.c.payload)
+            .where(inference_chunks.c.execution_id == execution_id)
+            .order_by(inference_chunks.c.seq)
+        )
+        for device, payload in rows:
+            digest.update(str(device).encode() + bytes(payload))
+    return digest.hexdigest()
 
 
 @dataclass
@@ -168,12 +191,15 @@ def run_scenario(
             },
         )
 
+        executed: list[int] = []
+
         def execute() -> None:
             execution = fire_now(
                 db, job, clock.now(), owner=services.executor.owner, lease=services.executor.lease
             )
             status = services.executor.run(execution)
             assert status is ExecutionStatus.SUCCESS, status
+            executed.append(execution.id)
             with db.read() as conn:
                 records = conn.execute(
                     select(func.sum(inference_chunks.c.row_count)).where(
@@ -184,6 +210,7 @@ def run_scenario(
 
         cold = timed(execute, 1)[0]
         warm = timed(execute, repeat)
+        digest = inference_digest(db, executed[0])
 
         # Raw read of the same series, whole window, one chunk per device.
         source = services.source
@@ -227,6 +254,7 @@ def run_scenario(
             ("(alignment alone, s)", f"{statistics.median(aligns):.3f}"),
             ("ratio e2e / (read + score)", f"{e2e / (read + score):.2f}x"),
             ("target <= 2x", "met" if e2e / (read + score) <= 2 else "MISSED"),
+            ("inferences, sha256 of the stored chunks", digest[:16]),
         ]
         if profile:
             profiler = cProfile.Profile()

@@ -29,20 +29,25 @@ console = Console(stderr=True)
 @import_app.command("measurements")
 def import_measurements_command(
     file: Path = typer.Argument(..., help="CSV (.csv, .csv.gz) or Parquet (.parquet) file."),
-    device: int = typer.Option(..., "--device", help="Managed object id of the device."),
+    device: int = typer.Option(
+        None,
+        "--device",
+        help="Managed object id of the device (unless a 'device' column names them).",
+    ),
     layout: Layout = typer.Option(
         None,
         "--format",
         case_sensitive=False,
-        help="long: time,fragment,series,value[,unit][,type]; wide: time and one "
-        "fragment.series column per series. Default: told by the header.",
+        help="long: time,fragment,series,value[,unit][,type][,device]; wide: time, [device,] "
+        "and one fragment.series column per series. Default: told by the header.",
     ),
     tenant: str = typer.Option(None, "--tenant", help="Tenant (default: the default tenant)."),
     measurement_type: str = typer.Option(
         None, "--type", help="Measurement type (default: the fragment name)."
     ),
 ) -> None:
-    """Import measurements of one device; re-importing the same rows changes nothing."""
+    """Import measurements of one device, or of the devices a 'device' column names; values
+    already stored are skipped, so re-importing the same rows changes nothing."""
     settings = Settings()
     db = Database.from_url(settings.database_url)
     try:
@@ -61,7 +66,7 @@ def import_measurements_command(
 def _run(
     db: Database,
     tenant: str,
-    device: int,
+    device: int | None,
     file: Path,
     layout: Layout | None,
     measurement_type: str | None,
@@ -91,14 +96,16 @@ def _run(
         )
 
 
-def summary_text(summary: ImportSummary, device: int) -> str:
+def summary_text(summary: ImportSummary, device: int | None) -> str:
     """One line a person reads after the import."""
+    devices = f"device {device}" if device is not None else f"{summary.devices:,} devices"
     if summary.first_ns is None or summary.last_ns is None:
-        return f"Imported nothing for device {device}: {summary.rows:,} rows held no values."
+        return f"Imported nothing for {devices}: {summary.rows:,} rows held no values."
     rate = summary.values / summary.seconds if summary.seconds > 0 else 0.0
     return (
         f"Imported {summary.values:,} values ({summary.rows:,} {summary.layout.value}-layout rows, "
-        f"{len(summary.series)} series) for device {device}, "
+        f"{len(summary.series)} series) for {devices}, "
         f"{format_time(summary.first_ns)} to {format_time(summary.last_ns)}, in "
-        f"{summary.seconds:.1f} s ({rate:,.0f} values/s); values already stored were kept."
+        f"{summary.seconds:.1f} s ({rate:,.0f} values/s); {summary.kept:,} of them were "
+        "already stored and were kept as they were."
     )

@@ -22,7 +22,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from batchscore.clock import FakeClock
+from batchscore.domain.alarms import NewAlarm
+from batchscore.domain.events import NewEvent
+from batchscore.domain.measurements import NewMeasurement
 from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
+from batchscore.sources.writer import RaisedAlarm
 from batchscore.store.db import Database
 from batchscore.store.tables import executions, jobs
 
@@ -30,6 +34,7 @@ __all__ = [
     "CollectingHandoff",
     "FakeClock",
     "FireAudit",
+    "RecordingWriter",
     "TcpProxy",
     "audit_fires",
     "basic_auth",
@@ -279,3 +284,39 @@ def _reset(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RD)  # wakes a thread blocked reading it
     sock.close()
+
+
+class RecordingWriter:
+    """A ``PlatformWriter`` that keeps what it is given, with Cumulocity's alarm
+    de-duplication, for tests of code that writes effects of jobs."""
+
+    def __init__(self) -> None:
+        self.measurements: list[NewMeasurement] = []
+        self.alarms: dict[int, tuple[NewAlarm, int, bool]] = {}  # id -> (alarm, count, open)
+        self.events: list[NewEvent] = []
+        self._ids = itertools.count(1)
+
+    def create_measurements(self, tenant: str, items: Sequence[NewMeasurement]) -> list[int]:
+        self.measurements.extend(items)
+        return [next(self._ids) for _ in items]
+
+    def raise_alarm(self, tenant: str, alarm: NewAlarm) -> RaisedAlarm:
+        for alarm_id, (known, count, is_open) in self.alarms.items():
+            if is_open and (known.source, known.type) == (alarm.source, alarm.type):
+                self.alarms[alarm_id] = (alarm, count + 1, True)
+                return RaisedAlarm(alarm_id, count + 1)
+        alarm_id = next(self._ids)
+        self.alarms[alarm_id] = (alarm, 1, alarm.status.is_open)
+        return RaisedAlarm(alarm_id, 1)
+
+    def clear_alarms(self, tenant: str, source: int, type_: str) -> int:
+        cleared = 0
+        for alarm_id, (known, count, is_open) in self.alarms.items():
+            if is_open and (known.source, known.type) == (source, type_):
+                self.alarms[alarm_id] = (known, count, False)
+                cleared += 1
+        return cleared
+
+    def create_event(self, tenant: str, event: NewEvent) -> int:
+        self.events.append(event)
+        return next(self._ids)

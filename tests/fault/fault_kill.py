@@ -42,7 +42,7 @@ def _import(served: Served, device: int, csv_path: Path) -> subprocess.Popen[byt
 
 def _count(path: Path) -> int:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return int(conn.execute("SELECT count(*) FROM measurements").fetchone()[0])
+        return int(conn.execute("SELECT count(*) FROM measurement_values").fetchone()[0])
 
 
 def test_kill_during_execution(served: Served, tmp_path: Path) -> None:
@@ -140,11 +140,11 @@ def test_kill_during_import(served: Served, tmp_path: Path) -> None:
         assert _count(path) == expected
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         doubled = conn.execute(
-            "SELECT count(*) FROM (SELECT device_id, fragment, series, time_ns FROM measurements"
-            " GROUP BY 1, 2, 3, 4 HAVING count(*) > 1)"
+            "SELECT count(*) FROM (SELECT device_id, fragment, series, time_ns"
+            " FROM measurement_values GROUP BY 1, 2, 3, 4 HAVING count(*) > 1)"
         ).fetchone()[0]
         value = conn.execute(
-            "SELECT value FROM measurements WHERE series = 'gyroZ' ORDER BY time_ns LIMIT 1"
+            "SELECT value FROM measurement_values WHERE series = 'gyroZ' ORDER BY time_ns LIMIT 1"
         ).fetchone()[0]
     assert doubled == 0
     assert value == 5.0

@@ -23,8 +23,9 @@ from batchscore.domain.measurements import to_ns
 from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.store.db import Database
-from batchscore.store.measurements import ValueRow, insert_values
+from batchscore.store.measurements import insert_values
 from batchscore.store.migrate import upgrade
+from batchscore.store.series import ValueRow
 from batchscore.store.tables import executions
 from batchscore.store.users import ensure_tenant
 from batchscore.testing import (

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from c8y_api import CumulocityApi
 from fastapi.testclient import TestClient
 
-from batchscore.testing import regression_pmml
+from batchscore.testing import regression_pmml, scratch_postgres
+from tests.conftest import BACKENDS, PG_URL
+from tests.integration.live_server import LiveServer, live_batchscore
 
 SENSORS = ["accelerationX", "accelerationY", "accelerationZ", "gyroX", "gyroY", "gyroZ"]
 CANONICAL = {
@@ -79,3 +84,39 @@ def periodic_job(world: World, **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+# --- Cumulocity's own client (c8y-api) against a live `batchscore serve`, for the
+# test_c8y_api_* modules: SQLite, and PostgreSQL when configured. ---------------------------
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def c8y_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    workdir = tmp_path_factory.mktemp("c8y")
+    if request.param == "sqlite":
+        with live_batchscore(workdir) as live:
+            yield live
+        return
+    assert PG_URL is not None
+    with (
+        scratch_postgres(PG_URL, "batchscore_c8y") as url,
+        live_batchscore(workdir, database_url=url) as live,
+    ):
+        yield live
+
+
+@pytest.fixture(scope="module")
+def c8y(c8y_server: LiveServer) -> Iterator[CumulocityApi]:
+    """c8y-api's client, unchanged, logged in as the server's first admin."""
+    server = c8y_server
+    api = CumulocityApi(server.base_url, server.tenant, server.user, server.password)
+    yield api
+    api.session.close()
+
+
+@pytest.fixture
+def tag() -> str:
+    """A unique word for this test's objects (a module's tests share one server)."""
+    return f"t{uuid.uuid4().hex[:8]}"

@@ -42,6 +42,7 @@ class LiveServer:
 
     base_url: str
     database_url: str
+    pid: int = 0
     tenant: str = TENANT
     user: str = ADMIN
     password: str = ADMIN_PASSWORD
@@ -71,10 +72,13 @@ def wait_until(ready: Callable[[], bool], what: str, timeout: float = 90) -> Non
 
 @contextmanager
 def live_batchscore(
-    workdir: Path, extra_env: Mapping[str, str] | None = None, database_url: str | None = None
+    workdir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    database_url: str | None = None,
 ) -> Iterator[LiveServer]:
     """`batchscore serve` on a free port with a fresh SQLite database in ``workdir`` (or on
-    ``database_url``); stopped (and its log checked for tracebacks) at the end."""
+    ``database_url``, an empty database); stopped (and its log checked for tracebacks) at the
+    end."""
     port = free_port()
     database_url = database_url or f"sqlite:///{workdir / 'live.db'}"
     env = {

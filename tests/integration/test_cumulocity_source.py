@@ -4,6 +4,7 @@ Cumulocity's inventory and measurement API) and against scripted servers for fai
 from __future__ import annotations
 
 import base64
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -314,9 +315,12 @@ def _page(*measurements: dict[str, Any], next_link: bool = False) -> dict[str, A
     return body
 
 
+_IDS = itertools.count(1)
+
+
 def _m(time_text: str, value: Any, type_: str = "c8y_Acceleration") -> dict[str, Any]:
     return {
-        "id": "1",
+        "id": str(next(_IDS)),
         "source": {"id": "5"},
         "time": time_text,
         "type": type_,
@@ -445,5 +449,9 @@ def test_pages_are_followed_until_a_short_page() -> None:
         with connector:
             chunk = _read_x(connector)
     np.testing.assert_array_equal(chunk.series[X].values, [0.0, 1.0, 5.0])
-    pages = [httpx.QueryParams(s.query)["currentPage"] for s in app.seen]
-    assert pages == ["1", "2"]
+    asked = [httpx.QueryParams(s.query) for s in app.seen]
+    # the next page from the last time read on, not currentPage=2 (the server would skip a page)
+    assert [(q["dateFrom"], q["currentPage"]) for q in asked] == [
+        ("2026-01-14T00:00:00.000Z", "1"),
+        ("2026-01-14T00:00:01.000Z", "1"),
+    ]

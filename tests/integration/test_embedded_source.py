@@ -16,7 +16,8 @@ from batchscore.errors import NotFound
 from batchscore.service.container import Services
 from batchscore.sources.embedded import EmbeddedSource
 from batchscore.sources.source import MeasurementSource, SeriesChunk
-from batchscore.store.measurements import ValueRow, insert_values
+from batchscore.store.measurements import insert_values
+from batchscore.store.series import ValueRow
 
 T0 = datetime(2026, 1, 14, 0, 0, tzinfo=UTC)
 X = MeasurementPath("c8y_Acceleration", "accelerationX")

@@ -25,6 +25,7 @@ from batchscore.service.container import Services
 from batchscore.service.importer import ImportProgress, Layout, import_measurements
 from batchscore.sources.embedded import EmbeddedSource
 from batchscore.store.db import Database
+from batchscore.store.measurements import MeasurementFilter
 
 TENANT = "t1"
 T0 = datetime(2026, 1, 14, tzinfo=UTC)
@@ -112,10 +113,13 @@ def test_import_reads_back_exactly_and_again_changes_nothing(
     assert seen[-1].values == summary.values
     assert_stored(services, device)
 
+    measurements = measurement_total(services, device)
     again = import_measurements(services.db, TENANT, device, file, layout=layout)
-    assert again.values == summary.values
+    assert (again.values, again.kept) == (summary.values, summary.values)
     assert stored_count(services.db, device) == summary.values
     assert_stored(services, device)
+    # nothing new on the API either: an import skips values already stored
+    assert measurement_total(services, device) == measurements
 
 
 def test_imported_measurements_answer_on_the_api(
@@ -204,3 +208,85 @@ def test_cli_entry_point_runs_as_a_process(services: Services, device: int, tmp_
     assert done.returncode == 0, done.stderr
     assert b"Imported 1,600 values (1,600 long-layout rows, 3 series)" in done.stdout
     assert_stored(services, device)
+
+
+def test_a_device_column_imports_many_devices(services: Services, tmp_path: Path) -> None:
+    """Many devices per file through a ``device`` column, in either layout (design §2.4)."""
+    devices = [
+        services.inventory.create(TENANT, {"name": f"d{i}", "c8y_IsDevice": {}}).id
+        for i in range(3)
+    ]
+    wide = tmp_path / "wide.csv"
+    with wide.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["device", "time", str(X)[:-6], str(Y)[:-6], "c8y_Gyroscope.gyroX"])
+        for s in range(SECONDS):
+            at = (T0 + timedelta(seconds=s)).isoformat()
+            for device in devices:
+                out.writerow([device, at, s * 0.5, s * -2.0, s * 0.25 if s % 3 else ""])
+    summary = import_measurements(services.db, TENANT, None, wide, batch_values=700)
+    assert (summary.devices, summary.values) == (3, 3 * (SECONDS * 3 - SECONDS // 3))
+    for device in devices:
+        assert_stored(services, device)
+
+    rows = [(devices[i % 2], s) for s in range(10) for i in range(2)]
+    long = tmp_path / "long.parquet"
+    table = pa.table(
+        {
+            "time": pa.array(
+                [to_ns(T0) + s * 10**9 for _, s in rows], pa.timestamp("ns", tz="UTC")
+            ),
+            "fragment": ["c8y_T"] * len(rows),
+            "series": ["T"] * len(rows),
+            "value": [float(s) for _, s in rows],
+            "device": pa.array([d for d, _ in rows], pa.int64()),
+        }
+    )
+    pq.write_table(table, long)
+    again = import_measurements(services.db, TENANT, None, long)
+    assert (again.layout, again.devices, again.values, again.kept) == (Layout.LONG, 2, 20, 0)
+
+
+def test_device_column_errors(services: Services, device: int, tmp_path: Path) -> None:
+    file = tmp_path / "d.csv"
+    file.write_text(
+        "time,fragment,series,value,device\n"
+        f"2026-01-14T00:00:00Z,c8y_T,T,1,{device}\n"
+        "2026-01-14T00:00:01Z,c8y_T,T,2,424242\n"
+        "2026-01-14T00:00:02Z,c8y_T,T,3,abc\n"
+    )
+    with pytest.raises(Invalid) as raised:
+        import_measurements(services.db, TENANT, None, file)
+    assert raised.value.messages[0] == "line 4: device 'abc' is no managed object id."
+    ok = tmp_path / "ok.csv"
+    ok.write_text(
+        "time,fragment,series,value,device\n"
+        f"2026-01-14T00:00:00Z,c8y_T,T,1,{device}\n"
+        "2026-01-14T00:00:01Z,c8y_T,T,2,424242\n"
+    )
+    with pytest.raises(Invalid) as raised:
+        import_measurements(services.db, TENANT, None, ok)
+    assert raised.value.messages[0] == "line 3: managed object '424242' not found in tenant 't1'."
+    with pytest.raises(Invalid, match="leave --device out"):
+        import_measurements(services.db, TENANT, device, ok)
+    with pytest.raises(Invalid, match="Name the device"):
+        import_measurements(services.db, TENANT, None, write_wide_csv(tmp_path / "h.csv"))
+    result = CliRunner().invoke(
+        app, ["import", "measurements", str(ok), "--tenant", TENANT], env=_env(services.db)
+    )
+    assert result.exit_code == 2
+    assert "line 3: managed object '424242' not found" in result.stderr
+
+
+def measurement_total(services: Services, device: int) -> int | None:
+    """How many measurements of ``device`` the API lists (``withTotalElements``)."""
+    found = services.measurements.read_page(
+        TENANT,
+        MeasurementFilter(device_id=device),
+        page_size=1,
+        current_page=1,
+        descending=False,
+        with_total=True,
+    )
+    list(found)
+    return found.total

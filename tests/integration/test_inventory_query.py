@@ -80,13 +80,17 @@ def test_paging_and_tenancy(
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("has(c8y_IsDevice) or has(x)", "near 'or'"),
-        ("$filter=name eq 'x'", "near 'name'"),
-        ("has(", "has(...) takes one name"),
+        ("has(c8y_IsDevice) xor has(x)", "near 'xor'"),
+        ("$filter=name like 'x'", "near 'like'"),
+        ("has(", "is incomplete"),
+        ("has(a b)", "has(...) takes one name"),
+        ("hasany(x)", "the function 'hasany' is not supported"),
+        ("name eq 'x", "near"),
+        ("creationTime gt 'yesterday'", "creationTime compares with an ISO-8601 instant"),
         ("bygroupid(abc)", "bygroupid needs a numeric group id"),
         ("(has(x)", "is incomplete"),
         ("has(x) and", "is incomplete"),
-        ("", "is incomplete"),
+        ("", "is empty"),
     ],
 )
 def test_unparseable_queries(

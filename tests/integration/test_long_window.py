@@ -24,7 +24,8 @@ from batchscore.runtime.pmml.engine import PmmlEngine
 from batchscore.service.container import Services
 from batchscore.store import inferences as inferences_repo
 from batchscore.store.db import Database
-from batchscore.store.measurements import ValueRow, insert_values
+from batchscore.store.measurements import insert_values
+from batchscore.store.series import ValueRow
 from batchscore.store.tables import executions, inference_chunks
 from batchscore.testing import regression_pmml
 from tests.integration.conftest import CANONICAL, SENSORS

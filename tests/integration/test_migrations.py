@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
+from batchscore.domain.measurements import NewMeasurement
 from batchscore.store.db import Database
+from batchscore.store.measurements import insert_measurements
+from batchscore.store.migrate import upgrade
 from batchscore.store.tables import metadata
+from batchscore.testing import scratch_postgres
+from tests.conftest import BACKENDS, PG_URL
 
 
 def test_migrated_schema_matches_the_tables(db: Database) -> None:
@@ -23,3 +35,80 @@ def test_sqlite_runs_in_wal_mode(db: Database) -> None:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
         fk = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
     assert (mode, fk) == ("wal", 1)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database without any table: a SQLite file, or a scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    assert PG_URL is not None
+    with scratch_postgres(PG_URL, "batchscore_migrate") as url:
+        yield url
+
+
+def test_0007_upgrades_a_database_with_data(empty_url: str) -> None:
+    """From 0004: values become measurements with ids (grouped by device, time and type, as the
+    API showed them), child assets keep their parents, ids are never reused afterwards, and a
+    stored Infinity (SQLite) becomes null."""
+    db = Database.from_url(empty_url)
+    upgrade(db.engine, "0004")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with db.write() as conn:
+        conn.execute(text("INSERT INTO tenants (id, created_at) VALUES ('t', :at)"), {"at": at})
+        for name, fragments in (("g", '{"c8y_IsDeviceGroup":{}}'), ("d", '{"c8y_Bad":{"v":1}}')):
+            conn.execute(
+                text(
+                    "INSERT INTO managed_objects (tenant_id, name, is_device, is_group, fragments,"
+                    " created_at, updated_at) VALUES ('t', :n, false, false, :f, :at, :at)"
+                ),
+                {"n": name, "f": fragments, "at": at},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO child_assets (parent_id, child_id, tenant_id, created_at)"
+                " VALUES (1, 2, 't', :at)"
+            ),
+            {"at": at},
+        )
+        if db.is_sqlite:  # what the 1e400 bug left behind; PostgreSQL's json refused it
+            conn.execute(
+                text("UPDATE managed_objects SET fragments = :f WHERE id = 2"),
+                {"f": '{"c8y_Bad":{"v":Infinity}}'},
+            )
+        for second in range(3):
+            for fragment, series, type_ in (("A", "x", "A"), ("A", "y", "A"), ("B", "z", None)):
+                conn.execute(
+                    text("INSERT INTO measurements VALUES ('t', 2, :f, :s, :t, :v, 'u', :ty)"),
+                    {"f": fragment, "s": series, "t": second * 10**9, "v": second / 2, "ty": type_},
+                )
+    upgrade(db.engine)
+    with db.read() as conn:
+        docs = conn.execute(text("SELECT id, time_ns, type FROM measurements ORDER BY id")).all()
+        values = conn.execute(text("SELECT count(*) FROM measurement_values")).scalar_one()
+        refs = conn.execute(text("SELECT parent_id, kind, child_id FROM child_references")).all()
+        bad = conn.execute(text("SELECT fragments FROM managed_objects WHERE id = 2")).scalar_one()
+    # one measurement per (device, time, type); a value without a type took its fragment's name
+    pairs = [(s * 10**9, t) for s in range(3) for t in ("A", "B")]
+    assert sorted((d.time_ns, d.type) for d in docs) == pairs
+    assert [d.id for d in docs] == [1, 2, 3, 4, 5, 6]
+    assert values == 9
+    assert [tuple(r) for r in refs] == [(1, "asset", 2)]
+    found = json.loads(bad) if isinstance(bad, str) else bad  # SQLite answers the text
+    assert found == ({"c8y_Bad": {"v": None}} if db.is_sqlite else {"c8y_Bad": {"v": 1}})
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM managed_objects WHERE id = 2"))
+        new_id = conn.execute(
+            text(
+                "INSERT INTO managed_objects (tenant_id, name, is_device, is_group, fragments,"
+                " created_at, updated_at) VALUES ('t', 'n', false, false, '{}', :at, :at)"
+                " RETURNING id"
+            ),
+            {"at": at},
+        ).scalar_one()
+        measurement_id = insert_measurements(
+            conn, "t", [NewMeasurement(1, 0, "A", {"A": {"x": {"value": 1}}}, ())]
+        )[0]
+    assert (new_id, measurement_id) == (3, 7)
+    db.dispose()

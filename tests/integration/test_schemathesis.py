@@ -78,7 +78,8 @@ def _order(op: APIOperation) -> tuple[int, str]:
 
 @pytest.fixture
 def seeded(client: TestClient, admin: dict[str, str], world: World) -> dict[str, str]:
-    """Path values that exist for tenant t1: a job with a finished execution and inferences."""
+    """Path values that exist for tenant t1: a job with a finished execution and inferences, a
+    measurement, an alarm, an event."""
     for second in range(3):
         r = client.post(
             "/measurement/measurements",
@@ -98,7 +99,13 @@ def seeded(client: TestClient, admin: dict[str, str], world: World) -> dict[str,
             },
             headers=admin,
         )
-        assert r.status_code in (201, 422), r.text
+        assert r.status_code == 201, r.text
+    measurement_id = r.json()["id"]
+    common = {"source": {"id": str(world.device)}, "time": "2026-01-14T11:00:00Z", "text": "t"}
+    alarm = client.post(
+        "/alarm/alarms", json={**common, "type": "c8y_A", "severity": "MAJOR"}, headers=admin
+    )
+    event = client.post("/event/events", json={**common, "type": "c8y_E"}, headers=admin)
     job = client.post(f"{BASE}/job", json=periodic_job(world), headers=admin)
     assert job.status_code == 201, job.text
     job_id = job.json()["jobId"]
@@ -115,6 +122,9 @@ def seeded(client: TestClient, admin: dict[str, str], world: World) -> dict[str,
         "name": world.model,
         "objectId": str(world.group),
         "childId": str(world.device),
+        "measurementId": measurement_id,
+        "alarmId": alarm.json()["id"],
+        "eventId": event.json()["id"],
     }
 
 

@@ -19,7 +19,7 @@ from batchscore.service.importer import (
     wide_path,
     wide_values,
 )
-from batchscore.store.measurements import ValueRow
+from batchscore.store.series import ValueRow
 
 T0_NS = 1_768_348_800 * 10**9  # 2026-01-14T00:00:00Z
 
@@ -50,7 +50,7 @@ def test_header_problems_are_listed_together() -> None:
     assert raised.value.messages == (
         "The long layout needs the column(s) fragment.",
         "Unknown column(s) for the long layout: color (expected time, fragment, series, value "
-        "and optionally unit, type).",
+        "and optionally unit, type, device).",
     )
     with pytest.raises(Invalid, match=r"'temperature' are not 'fragment\.series' names"):
         check_header(Layout.WIDE, ["time", "a.x", "temperature"])

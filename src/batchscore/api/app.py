@@ -12,14 +12,24 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from batchscore import __version__, web
-from batchscore.api import health, inventory, jobs, measurements, metrics, models, schedule
+from batchscore.api import (
+    alarms,
+    events,
+    health,
+    inventory,
+    jobs,
+    measurements,
+    metrics,
+    models,
+    schedule,
+)
 from batchscore.api.deps import READ, require
 from batchscore.api.drain import BodyDrainMiddleware
 from batchscore.api.errors import install_error_handlers
 from batchscore.api.fresh_responses import FreshResponses
 from batchscore.api.inference_pages import InferencePages
 from batchscore.api.job_documents import JobDocuments
-from batchscore.api.middleware import RequestIdMiddleware
+from batchscore.api.middleware import CumulocityPathMiddleware, RequestIdMiddleware
 from batchscore.api.schemas import JobIn
 from batchscore.domain.roles import Principal
 from batchscore.service.background import Background
@@ -53,9 +63,11 @@ def create_app(
     app.state.inference_pages = InferencePages()
     app.state.fresh_responses = FreshResponses(svc.db.change_stamp)
     install_error_handlers(app)
+    app.add_middleware(CumulocityPathMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyDrainMiddleware)  # outermost: it sees every answer, the 500s too
-    for module in (health, metrics, jobs, models, schedule, inventory, measurements, web):
+    routers = (health, metrics, jobs, models, schedule, inventory, measurements, alarms, events)
+    for module in (*routers, web):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from batchscore.domain.documents import non_finite_path
 from batchscore.domain.roles import Principal, Role
-from batchscore.errors import Forbidden, MalformedRequest, PayloadTooLarge
+from batchscore.errors import Forbidden, Invalid, MalformedRequest, PayloadTooLarge
 from batchscore.service.container import Services
 
 
@@ -71,12 +73,24 @@ async def read_json(request: Request) -> Any:
     body = await read_body(request, svc.settings.max_body_bytes)
     if not body.strip():
         raise MalformedRequest("The request body is empty; a JSON document is required.")
+    overflowed = False
+
+    def parse_float(text: str) -> float:
+        nonlocal overflowed
+        value = float(text)
+        overflowed = overflowed or not math.isfinite(value)
+        return value
+
     try:
-        document = json.loads(body, parse_constant=_reject_constant)
+        document = json.loads(body, parse_constant=_reject_constant, parse_float=parse_float)
     except RecursionError:
         raise MalformedRequest("The JSON document is nested too deeply.") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"Malformed JSON: {str(exc)[:200]}.") from None
+    if overflowed:
+        # 1e400 is valid JSON but no finite double: refused as NaN and Infinity are, never
+        # stored (where it would make every later answer that holds it fail).
+        raise Invalid(f"{non_finite_path(document) or 'value'}: must be a finite number.")
     if b"\\u" in body:
         # PostgreSQL cannot store U+0000 in text, and a lone surrogate (\ud800) is not valid
         # UTF-8 at all; refuse both for every backend alike.

@@ -1,6 +1,7 @@
 """Maps the exception hierarchy to HTTP answers, in one place, in the shapes of design §2.2.
 
-Zementis routes answer ``{"errors": [...]}``; Cumulocity-style routes (inventory, measurements)
+Zementis routes answer ``{"errors": [...]}``; Cumulocity-style routes (inventory, measurements,
+alarms, events)
 and authentication failures answer ``{"error", "message", "info"}``. Nothing answers FastAPI's
 default ``{"detail": ...}`` and no internal detail reaches a client.
 """
@@ -32,7 +33,12 @@ from batchscore.errors import (
 log = logging.getLogger(__name__)
 
 INFO_URL = "https://www.cumulocity.com/guides/reference-guide/#error_reporting"
-CUMULOCITY_PREFIXES = {"/inventory": "inventory", "/measurement": "measurement"}
+CUMULOCITY_PREFIXES = {
+    "/inventory": "inventory",
+    "/measurement": "measurement",
+    "/alarm": "alarm",
+    "/event": "event",
+}
 
 STATUS: list[tuple[type[BatchscoreError], int]] = [
     (Unauthorized, 401),

@@ -12,6 +12,7 @@ from batchscore.api.deps import ADMIN, READ, read_json, require, services
 from batchscore.api.fresh_responses import fresh_json
 from batchscore.api.inference_pages import InferencePages
 from batchscore.api.job_documents import JobDocuments
+from batchscore.api.paging import MAX_CURRENT_PAGE
 from batchscore.api.render import (
     duration_text,
     encode,
@@ -46,7 +47,7 @@ async def list_jobs(
     request: Request,
     principal: Principal = require(READ),
     pageSize: int | None = Query(None, ge=1, le=2000, description="Opt-in paging."),
-    currentPage: int = Query(1, ge=1),
+    currentPage: int = Query(1, ge=1, le=MAX_CURRENT_PAGE),
 ) -> Response:
     documents: JobDocuments = request.app.state.job_documents
     jobs = services(request).jobs
@@ -135,7 +136,7 @@ async def job_inferences(
     executionId: str,
     request: Request,
     principal: Principal = require(READ),
-    currentPage: int = Query(1, ge=1, le=10_000_000),
+    currentPage: int = Query(1, ge=1, le=MAX_CURRENT_PAGE),
     withTimestamps: bool = Query(False, description="Add a time array per device."),
 ) -> Response:
     svc = services(request)

@@ -86,3 +86,23 @@ class RequestIdMiddleware:
                     status,
                     extra={"durationMs": round(elapsed * 1000, 2)},
                 )
+
+
+_CUMULOCITY_AREAS = ("/inventory/", "/measurement/", "/alarm/", "/event/")
+_SLASHES = re.compile(r"/{2,}")
+
+
+class CumulocityPathMiddleware:
+    """Cumulocity's routes take a path with a trailing or doubled slash as the plain one; c8y-api
+    sends both (``/alarm/alarms/`` for a new alarm, ``/alarm/alarms//<id>`` to change one)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(_CUMULOCITY_AREAS) and ("//" in path or path.endswith("/")):
+                clean = _SLASHES.sub("/", path).rstrip("/") or "/"
+                scope = {**scope, "path": clean, "raw_path": clean.encode()}
+        await self.app(scope, receive, send)

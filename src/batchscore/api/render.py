@@ -8,7 +8,6 @@ from typing import Any
 import numpy.typing as npt
 
 from batchscore.domain.finite import json_column
-from batchscore.domain.inventory import ManagedObject
 from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job
 from batchscore.domain.models import StoredModel
 from batchscore.domain.timefmt import format_instant, format_instant_ns, format_millis_z
@@ -78,39 +77,6 @@ def model_json(model: StoredModel) -> dict[str, Any]:
             for f in model.outputs
         ],
     }
-
-
-def managed_object_json(
-    obj: ManagedObject, base_url: str, children: list[ManagedObject] | None = None
-) -> dict[str, Any]:
-    self_url = f"{base_url}/inventory/managedObjects/{obj.id}"
-    out: dict[str, Any] = {
-        "id": str(obj.id),
-        "self": self_url,
-        "creationTime": format_millis_z(obj.created_at),
-        "lastUpdated": format_millis_z(obj.updated_at),
-    }
-    if obj.name is not None:
-        out["name"] = obj.name
-    if obj.type is not None:
-        out["type"] = obj.type
-    out.update(obj.fragments)
-    if children is not None:
-        out["childAssets"] = {
-            "self": f"{self_url}/childAssets",
-            "references": [reference_json(c, base_url) for c in children],
-        }
-    return out
-
-
-def reference_json(obj: ManagedObject, base_url: str) -> dict[str, Any]:
-    ref: dict[str, Any] = {
-        "id": str(obj.id),
-        "self": f"{base_url}/inventory/managedObjects/{obj.id}",
-    }
-    if obj.name is not None:
-        ref["name"] = obj.name
-    return {"managedObject": ref}
 
 
 def inference_entry(chunk: Chunk, with_times: bool) -> dict[str, Any]:

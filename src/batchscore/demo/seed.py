@@ -15,6 +15,7 @@ from batchscore.demo.signals import SERIES, device_readings
 from batchscore.domain.measurements import to_ns
 from batchscore.service.container import Services
 from batchscore.store import measurements as measurements_repo
+from batchscore.store.series import ValueRow, not_stored
 from batchscore.store.tables import jobs, managed_objects
 from batchscore.store.users import ensure_tenant
 
@@ -71,14 +72,14 @@ def write_readings(
     values = device_readings(rng, seconds, anomaly_rate)
     first = to_ns(start)
     rows = [
-        measurements_repo.ValueRow(
+        ValueRow(
             device, fragment, series, first + i * 1_000_000_000, float(values[i, j]), unit, TYPE
         )
         for i in range(seconds)
         for j, (fragment, series, unit) in enumerate(SERIES.values())
     ]
-    with services.db.write() as conn:
-        measurements_repo.insert_values(conn, tenant, rows)
+    with services.db.write() as conn:  # a restart backfills again: only what is missing
+        measurements_repo.insert_values(conn, tenant, not_stored(conn, tenant, rows))
     return seconds
 
 

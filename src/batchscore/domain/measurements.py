@@ -1,29 +1,39 @@
-"""Measurements in Cumulocity's JSON shape: validated values, no I/O.
+"""Measurements in Cumulocity's JSON shape: validated documents and their series, no I/O.
 
-A measurement is ``{"source": {"id"}, "time", "type", "<fragment>": {"<series>": {"value",
-"unit"}}}``. Parsing collects every problem (naming the measurement and the field) so a client
-fixes a rejected collection in one round trip.
+A measurement is ``{"source": {"id"}, "time", "type", <fragments>}``. Any fragment is accepted and
+kept as sent; a ``{"value": <number>}`` leaf two levels down (``fragment.series``) is also a
+*series value*, which jobs map and the series API aggregates. Parsing collects every problem
+(naming the measurement and the field) so a client fixes a rejected collection in one round trip.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from batchscore.domain.timefmt import in_supported_range, parse_instant
+from batchscore.domain.documents import (
+    MAX_NAME,
+    fragments_of,
+    limit_messages,
+    raise_collected,
+    source_id,
+    text_of,
+    time_of,
+    valid_name,
+)
 from batchscore.errors import Invalid
 
 # Fields the server owns or reads itself; every other top-level key is a fragment.
-RESERVED_FIELDS = frozenset({"id", "self", "source", "time", "type"})
-MAX_NAME = 255
+OWNED_FIELDS = frozenset({"id", "self", "source", "time", "type"})
 MAX_UNIT = 32
 MAX_MEASUREMENTS = 10_000
-MAX_MESSAGES = 20
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # UTC without its zone: for formatting only
 _MICRO = timedelta(microseconds=1)
+
+__all__ = ["MAX_NAME", "limit_messages", "valid_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +47,37 @@ class SeriesValue:
 
 
 @dataclass(frozen=True, slots=True)
-class Measurement:
-    """One measurement of one source at one instant; ``source`` is the id as the client sent it."""
+class NewMeasurement:
+    """A measurement to store: its source, instant, type, every fragment as sent, and the series
+    values found in them."""
 
-    source: str
+    source: int
     time_ns: int
     type: str
+    fragments: dict[str, Any]
     values: tuple[SeriesValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMeasurement:
+    """A measurement as stored: its id (never reused), source, instant, type and fragments."""
+
+    id: int
+    source: int
+    time_ns: int
+    type: str
+    fragments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RawMeasurement:
+    """A stored measurement with its fragments as the JSON text in the database."""
+
+    id: int
+    device_id: int
+    time_ns: int
+    type: str
+    fragments_json: str
 
 
 def to_ns(instant: datetime) -> int:
@@ -58,19 +92,12 @@ def from_ns(time_ns: int) -> datetime:
 
 def format_time(time_ns: int) -> str:
     """Cumulocity's ``2026-01-14T12:00:00.000Z``; microseconds only when they are not zero."""
-    instant = from_ns(time_ns)
-    base = instant.strftime("%Y-%m-%dT%H:%M:%S")
-    micros = instant.microsecond
-    fraction = f"{micros // 1000:03d}" if micros % 1000 == 0 else f"{micros:06d}"
-    return f"{base}.{fraction}Z"
+    naive = _NAIVE_EPOCH + timedelta(microseconds=time_ns // 1000)
+    spec = "milliseconds" if naive.microsecond % 1000 == 0 else "microseconds"
+    return naive.isoformat(timespec=spec) + "Z"
 
 
-def valid_name(name: str) -> bool:
-    """Fragment and series names are non-empty, dot-free (dots separate paths) and bounded."""
-    return 0 < len(name) <= MAX_NAME and "." not in name and name == name.strip()
-
-
-def parse_measurements(body: Any) -> tuple[list[Measurement], bool]:
+def parse_measurements(body: Any) -> tuple[list[NewMeasurement], bool]:
     """Validate one measurement or a ``{"measurements": [...]}`` collection.
 
     Returns the measurements and whether the body was a collection; raises ``Invalid`` listing
@@ -81,120 +108,76 @@ def parse_measurements(body: Any) -> tuple[list[Measurement], bool]:
     items = body.get("measurements")
     is_collection = "measurements" in body and not _looks_like_measurement(body)
     if not is_collection:
-        items, label = [body], ""
+        items = [body]
     elif not isinstance(items, list):
         raise Invalid("measurements must be a list of measurement objects.")
     elif len(items) > MAX_MEASUREMENTS:
         raise Invalid(f"A collection holds at most {MAX_MEASUREMENTS} measurements.")
     errors: list[str] = []
-    parsed: list[Measurement] = []
+    parsed: list[NewMeasurement] = []
     for index, item in enumerate(items):
         label = f"measurements[{index}]." if is_collection else ""
-        found = _parse_one(item, label, errors)
+        found = parse_measurement(item, label, errors)
         if found is not None:
             parsed.append(found)
     if is_collection and not items:
         errors.append("measurements must not be empty.")
-    if errors:
-        raise Invalid.collect(limit_messages(errors))
+    raise_collected(errors)
     return parsed, is_collection
-
-
-def limit_messages(errors: list[str]) -> list[str]:
-    """At most MAX_MESSAGES messages, so a bad 10,000-item collection gets a readable answer."""
-    if len(errors) <= MAX_MESSAGES:
-        return errors
-    return [*errors[:MAX_MESSAGES], f"... and {len(errors) - MAX_MESSAGES} more problems."]
 
 
 def _looks_like_measurement(body: dict[str, Any]) -> bool:
     return "source" in body or "time" in body
 
 
-def _parse_one(item: Any, label: str, errors: list[str]) -> Measurement | None:
+def parse_measurement(item: Any, label: str, errors: list[str]) -> NewMeasurement | None:
+    """One measurement, or None with its problems added to ``errors`` (prefixed by ``label``)."""
     where = label.rstrip(".") or "measurement"
     if not isinstance(item, dict):
         errors.append(f"{where}: must be a JSON object.")
         return None
     before = len(errors)
-    source = _source_id(item.get("source"), label, errors)
-    time_ns = _time_ns(item.get("time"), label, errors)
-    type_ = item.get("type")
-    if not isinstance(type_, str) or not 0 < len(type_) <= MAX_NAME:
-        errors.append(f"{label}type: a string of 1 to {MAX_NAME} characters is required.")
-    values = _values(item, label, where, errors)
-    if len(errors) > before:
+    source = source_id(item.get("source"), label, errors)
+    instant = time_of(item.get("time"), label, errors)
+    type_ = text_of(item.get("type"), label, "type", errors)
+    fragments = fragments_of(item, OWNED_FIELDS, label, errors)
+    values = series_values(fragments, label, errors)
+    if len(errors) > before or source is None or instant is None or type_ is None:
         return None
-    assert source is not None
-    assert time_ns is not None
-    assert isinstance(type_, str)
-    return Measurement(source=source, time_ns=time_ns, type=type_, values=values)
+    return NewMeasurement(source, to_ns(instant), type_, fragments, values)
 
 
-def _source_id(source: Any, label: str, errors: list[str]) -> str | None:
-    ref = source.get("id") if isinstance(source, dict) else None
-    if isinstance(ref, int) and not isinstance(ref, bool):
-        ref = str(ref)
-    if not isinstance(ref, str) or not ref:
-        errors.append(f'{label}source: {{"id": "<managed object id>"}} is required.')
-        return None
-    return ref
-
-
-def _time_ns(text: Any, label: str, errors: list[str]) -> int | None:
-    if text is None:
-        errors.append(f"{label}time: is required (ISO-8601 with a UTC offset).")
-        return None
-    try:
-        instant = parse_instant(text)
-    except (ValueError, TypeError):
-        errors.append(f"{label}time: {str(text)[:64]!r} is not ISO-8601 with a UTC offset.")
-        return None
-    if not in_supported_range(instant):
-        errors.append(f"{label}time: must lie in [1970-01-01, 2100-01-01) UTC.")
-        return None
-    return to_ns(instant)
-
-
-def _values(
-    item: dict[str, Any], label: str, where: str, errors: list[str]
+def series_values(
+    fragments: dict[str, Any], label: str, errors: list[str]
 ) -> tuple[SeriesValue, ...]:
+    """The ``{"value": <number>}`` leaves of ``fragments`` as series values. A leaf whose series
+    name or unit cannot be a series is an error; other shapes (text values, nested objects,
+    flags) are fragments like any other and no series."""
     out: list[SeriesValue] = []
-    fragments = [(k, v) for k, v in item.items() if k not in RESERVED_FIELDS]
-    if not fragments:
-        errors.append(f"{where}: at least one fragment with a series value is required.")
-    for fragment, series_map in fragments:
-        if not valid_name(fragment):
-            errors.append(f"{label}{fragment[:80]!r}: is not a valid fragment name.")
+    for fragment, body in fragments.items():
+        if not isinstance(body, dict):
             continue
-        if not isinstance(series_map, dict) or not series_map:
-            errors.append(f"{label}{fragment}: must be an object of series.")
-            continue
-        for series, entry in series_map.items():
+        for series, entry in body.items():
+            value = _number(entry.get("value")) if isinstance(entry, dict) else None
+            if value is None:
+                continue
             path = f"{label}{fragment}.{series[:80]}"
             if not valid_name(series):
                 errors.append(f"{label}{fragment}.{series[:80]!r}: is not a valid series name.")
                 continue
-            value = _value(entry, path, errors)
-            unit = entry.get("unit") if isinstance(entry, dict) else None
+            unit = entry.get("unit")
             if unit is not None and (not isinstance(unit, str) or len(unit) > MAX_UNIT):
                 errors.append(f"{path}.unit: must be a string of at most {MAX_UNIT} characters.")
                 continue
-            if value is not None:
-                out.append(SeriesValue(fragment, series, value, unit))
+            out.append(SeriesValue(fragment, series, value, unit))
     return tuple(out)
 
 
-def _value(entry: Any, path: str, errors: list[str]) -> float | None:
-    raw = entry.get("value") if isinstance(entry, dict) else None
+def _number(raw: Any) -> float | None:
+    """A JSON number as a float (booleans are no numbers); non-finite numbers never get here."""
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        errors.append(f'{path}.value: a number is required (as {{"value": 1.5}}).')
         return None
     try:
-        value = float(raw)
-    except OverflowError:
-        value = math.inf
-    if not math.isfinite(value):
-        errors.append(f"{path}.value: must be a finite number.")
+        return float(raw)
+    except OverflowError:  # an integer beyond float range is no value a series can hold
         return None
-    return value

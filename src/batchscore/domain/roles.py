@@ -15,16 +15,26 @@ class Role(enum.StrEnum):
     INVENTORY_ADMIN = "ROLE_INVENTORY_ADMIN"
     MEASUREMENT_READ = "ROLE_MEASUREMENT_READ"
     MEASUREMENT_ADMIN = "ROLE_MEASUREMENT_ADMIN"
+    ALARM_READ = "ROLE_ALARM_READ"
+    ALARM_ADMIN = "ROLE_ALARM_ADMIN"
+    EVENT_READ = "ROLE_EVENT_READ"
+    EVENT_ADMIN = "ROLE_EVENT_ADMIN"
 
 
 # What each role implies: the ML admin may do everything, readers read.
 IMPLIED: dict[Role, frozenset[Role]] = {
     Role.ML_ADMIN: frozenset(Role),
-    Role.ML_READ: frozenset({Role.ML_READ, Role.INVENTORY_READ, Role.MEASUREMENT_READ}),
+    Role.ML_READ: frozenset(
+        {Role.ML_READ, Role.INVENTORY_READ, Role.MEASUREMENT_READ, Role.ALARM_READ, Role.EVENT_READ}
+    ),
     Role.INVENTORY_ADMIN: frozenset({Role.INVENTORY_ADMIN, Role.INVENTORY_READ}),
     Role.MEASUREMENT_ADMIN: frozenset({Role.MEASUREMENT_ADMIN, Role.MEASUREMENT_READ}),
     Role.INVENTORY_READ: frozenset({Role.INVENTORY_READ}),
     Role.MEASUREMENT_READ: frozenset({Role.MEASUREMENT_READ}),
+    Role.ALARM_ADMIN: frozenset({Role.ALARM_ADMIN, Role.ALARM_READ}),
+    Role.ALARM_READ: frozenset({Role.ALARM_READ}),
+    Role.EVENT_ADMIN: frozenset({Role.EVENT_ADMIN, Role.EVENT_READ}),
+    Role.EVENT_READ: frozenset({Role.EVENT_READ}),
 }
 
 

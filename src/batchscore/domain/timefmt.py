@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -43,3 +44,19 @@ def parse_instant(text: str) -> datetime:
 def in_supported_range(instant: datetime) -> bool:
     """Instants must lie in [1970-01-01, 2100-01-01) UTC (design §2.2)."""
     return EARLIEST <= instant < LATEST
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SPACE_FOR_PLUS = re.compile(r"^(\S+T\S+) (\d{2}(?::?\d{2})?)$")
+
+
+def parse_query_instant(text: str) -> datetime:
+    """An instant in a query parameter, as Cumulocity reads one: ISO-8601 with a UTC offset, or a
+    date alone (``2026-01-14``, midnight UTC; c8y-api's ``get_last`` sends ``1970-01-01``). A
+    ``+`` of the offset that arrived as a space (an unencoded URL) is read as the ``+`` it was."""
+    stripped = text.strip() if isinstance(text, str) else text
+    if isinstance(stripped, str) and _DATE_ONLY.match(stripped):
+        return datetime.fromisoformat(stripped).replace(tzinfo=UTC)
+    if isinstance(text, str) and (repaired := _SPACE_FOR_PLUS.match(text)):
+        text = f"{repaired[1]}+{repaired[2]}"
+    return parse_instant(text)

@@ -13,12 +13,16 @@ from batchscore.execution.lifecycle import Lifecycle
 from batchscore.passwords import configure_hashing
 from batchscore.runtime.parallel import ScoringPool, default_threads
 from batchscore.runtime.registry import ModelCache
+from batchscore.service.alarms import AlarmService
 from batchscore.service.apply import ApplyService
 from batchscore.service.auth import Authenticator, FailureLimiter
+from batchscore.service.events import EventService
 from batchscore.service.inferences import InferenceService
 from batchscore.service.inventory import InventoryService
+from batchscore.service.inventory_query import ObjectService
 from batchscore.service.job_views import JobViews
 from batchscore.service.jobs import JobService
+from batchscore.service.measurement_series import SeriesService
 from batchscore.service.measurements import MeasurementService
 from batchscore.service.models import ModelService
 from batchscore.service.runs import RunService
@@ -39,6 +43,10 @@ class Services:
     inventory: InventoryService
     jobs: JobService
     measurements: MeasurementService
+    objects: ObjectService
+    series: SeriesService
+    alarms: AlarmService
+    events: EventService
     model_cache: ModelCache
     source: MeasurementSource
     executor: JobExecutor
@@ -65,7 +73,8 @@ class Services:
         clock = clock or SystemClock()
         configure_hashing(settings.password_profile)
         limiter = FailureLimiter(settings.login_failures_allowed, settings.login_failure_window_s)
-        inventory = InventoryService(db, clock)
+        budget = settings.max_body_bytes  # the most fragments one stored document may hold
+        inventory = InventoryService(db, clock, budget)
         scoring = ScoringPool(settings.scoring_threads or default_threads())
         cache = ModelCache(pool=scoring)
         source = make_source(settings, db, inventory)
@@ -107,6 +116,10 @@ class Services:
             inventory=inventory,
             jobs=jobs,
             measurements=MeasurementService(db),
+            objects=ObjectService(db),
+            series=SeriesService(db),
+            alarms=AlarmService(db, clock, budget),
+            events=EventService(db, clock, budget),
             model_cache=cache,
             source=source,
             executor=executor,

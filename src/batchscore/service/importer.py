@@ -1,10 +1,13 @@
 """Bulk import of measurement history from CSV or Parquet files (design §2.4).
 
 Two layouts: *long* has one value per row (``time,fragment,series,value[,unit][,type]``);
-*wide* has one instant per row (``time`` and one ``fragment.series`` column per series). Rows are
-read in blocks; each block is validated whole, then written in its own transaction through the
-store's idempotent insert, so a re-import of the same rows changes nothing and a long file never
-holds one long write lock.
+*wide* has one instant per row (``time`` and one ``fragment.series`` column per series). Either
+may hold many devices through a ``device`` column (their managed object ids); without one, the
+caller names the device. Rows are
+read in blocks; each block is validated whole, then written in its own transaction as
+measurements (one per instant and type). Unlike a POST to the API, an import skips a value its
+series already has at that instant, so a re-import of the same rows changes nothing (and a run
+stopped by a bad row can be repeated after the fix); a long file never holds one long write lock.
 """
 
 from __future__ import annotations
@@ -17,17 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchscore.domain.documents import object_id
 from batchscore.domain.measurements import MAX_NAME, MAX_UNIT, limit_messages, to_ns, valid_name
 from batchscore.domain.timefmt import EARLIEST, LATEST, parse_instant
 from batchscore.errors import Invalid, NotFound
 from batchscore.service.import_files import Block, open_blocks
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import measurements as repo
+from batchscore.store import series as series_repo
 from batchscore.store.db import Database
+from batchscore.store.series import ValueRow
 
 BATCH_VALUES = 20_000
 LONG_REQUIRED = ("time", "fragment", "series", "value")
-LONG_OPTIONAL = ("unit", "type")
+LONG_OPTIONAL = ("unit", "type", "device")
+DEVICE_COLUMN = "device"
 _EARLIEST_NS, _LATEST_NS = to_ns(EARLIEST), to_ns(LATEST)
 
 
@@ -50,7 +57,9 @@ class ImportProgress:
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:
-    """What an import read and wrote; values already stored were kept as they were."""
+    """What an import read and wrote: ``values`` read, of which ``kept`` were already stored
+    (their series had a value at that instant) and were left as they were, of ``devices``
+    devices."""
 
     layout: Layout
     rows: int
@@ -59,22 +68,28 @@ class ImportSummary:
     first_ns: int | None
     last_ns: int | None
     seconds: float
+    kept: int = 0
+    devices: int = 1
 
 
 @dataclass(slots=True)
 class _Tally:
     rows: int = 0
     values: int = 0
+    kept: int = 0
     series: set[str] = field(default_factory=set)
+    devices: set[int] = field(default_factory=set)
     first_ns: int | None = None
     last_ns: int | None = None
 
-    def add(self, rows: int, values: Sequence[repo.ValueRow]) -> None:
+    def add(self, rows: int, values: Sequence[ValueRow], kept: int) -> None:
         self.rows += rows
         self.values += len(values)
+        self.kept += kept
         if not values:
             return
         self.series.update(f"{v.fragment}.{v.series}" for v in values)
+        self.devices.update(v.device_id for v in values)
         lo = min(v.time_ns for v in values)
         hi = max(v.time_ns for v in values)
         self.first_ns = lo if self.first_ns is None else min(self.first_ns, lo)
@@ -84,7 +99,7 @@ class _Tally:
 def import_measurements(
     db: Database,
     tenant: str,
-    device_id: int,
+    device_id: int | None,
     path: Path,
     *,
     layout: Layout | None = None,
@@ -92,28 +107,37 @@ def import_measurements(
     batch_values: int = BATCH_VALUES,
     on_progress: Callable[[ImportProgress], None] | None = None,
 ) -> ImportSummary:
-    """Import a CSV or Parquet file into one device's measurements.
+    """Import a CSV or Parquet file into the measurements of ``device_id``, or of the devices
+    its ``device`` column names (``device_id`` None).
 
     The layout comes from the header when not given. Raises ``NotFound`` for an unknown device
-    and ``Invalid`` for an unreadable file or bad rows; blocks before a bad one stay written.
+    and ``Invalid`` for an unreadable file or bad rows (an unknown device in the ``device``
+    column among them); blocks before a bad one stay written.
     """
     started = time.perf_counter()
     if measurement_type is not None and not 0 < len(measurement_type) <= MAX_NAME:
         raise Invalid(f"The measurement type must have 1 to {MAX_NAME} characters.")
-    with db.read() as conn:
-        if inventory_repo.get_object(conn, tenant, device_id) is None:
-            raise NotFound(f"Managed object with id '{device_id}' not found in tenant {tenant!r}.")
+    if device_id is not None:
+        with db.read() as conn:
+            if inventory_repo.get_object(conn, tenant, device_id) is None:
+                raise NotFound(
+                    f"Managed object with id '{device_id}' not found in tenant {tenant!r}."
+                )
     tally = _Tally()
     with open_blocks(path) as (columns, blocks):
         chosen = layout or detect_layout(columns)
         check_header(chosen, columns)
+        check_device(columns, device_id)
         convert = long_values if chosen is Layout.LONG else wide_values
         per_row = 1 if chosen is Layout.LONG else len(columns) - 1
         for block in blocks(max(batch_values // per_row, 1)):
             values = convert(block, device_id, measurement_type)
+            if device_id is None:
+                _check_devices(db, tenant, block, values)
             with db.write() as conn:
-                repo.insert_values(conn, tenant, values)
-            tally.add(len(block), values)
+                fresh = series_repo.not_stored(conn, tenant, values)
+                repo.insert_values(conn, tenant, fresh)
+            tally.add(len(block), values, len(values) - len(fresh))
             if on_progress is not None:
                 on_progress(ImportProgress(block.done, block.total, tally.values))
     return ImportSummary(
@@ -124,7 +148,38 @@ def import_measurements(
         tally.first_ns,
         tally.last_ns,
         time.perf_counter() - started,
+        tally.kept,
+        len(tally.devices) if tally.devices else int(device_id is not None),
     )
+
+
+def check_device(columns: Sequence[str], device_id: int | None) -> None:
+    """A file names its devices in a ``device`` column, or the caller names the one device."""
+    if device_id is None and DEVICE_COLUMN not in columns:
+        raise Invalid("Name the device: --device ID, or a 'device' column of managed object ids.")
+    if device_id is not None and DEVICE_COLUMN in columns:
+        raise Invalid(
+            "The file names its devices in a 'device' column: leave --device out, or drop "
+            "the column."
+        )
+
+
+def _check_devices(db: Database, tenant: str, block: Block, values: list[ValueRow]) -> None:
+    """Every device of a block's ``device`` column is a managed object of ``tenant``."""
+    wanted = {v.device_id for v in values}
+    with db.read() as conn:
+        unknown = wanted - inventory_repo.existing_ids(conn, tenant, wanted)
+    if not unknown:
+        return
+    errors: list[str] = []
+    for i, cell in enumerate(block.columns[DEVICE_COLUMN]):
+        device = _device(cell)
+        if device in unknown:
+            unknown.discard(device)
+            errors.append(
+                f"{block.lines[i]}: managed object '{device}' not found in tenant {tenant!r}."
+            )
+    _raise_for(errors)
 
 
 def detect_layout(columns: Sequence[str]) -> Layout:
@@ -146,12 +201,12 @@ def check_header(layout: Layout, columns: Sequence[str]) -> None:
         if extra:
             errors.append(
                 f"Unknown column(s) for the long layout: {', '.join(c[:80] for c in extra)} "
-                "(expected time, fragment, series, value and optionally unit, type)."
+                "(expected time, fragment, series, value and optionally unit, type, device)."
             )
     else:
         if "time" not in columns:
             errors.append("The wide layout needs a 'time' column.")
-        series = [c for c in columns if c != "time"]
+        series = [c for c in columns if c not in ("time", DEVICE_COLUMN)]
         if not series:
             errors.append("The wide layout needs at least one 'fragment.series' column.")
         bad = [c for c in series if wide_path(c) is None]
@@ -174,15 +229,39 @@ def wide_path(column: str) -> tuple[str, str] | None:
     return parts[0], parts[1]
 
 
+def devices_of(block: Block, device_id: int | None, errors: list[str]) -> list[int | None]:
+    """The device of each row: its ``device`` cell, or ``device_id`` for every row."""
+    cells = block.columns.get(DEVICE_COLUMN)
+    if cells is None:
+        return [device_id] * len(block)
+    out: list[int | None] = []
+    for i, cell in enumerate(cells):
+        device = _device(cell)
+        if device is None:
+            errors.append(f"{block.lines[i]}: device {_text(cell)[:40]!r} is no managed object id.")
+        out.append(device)
+    return out
+
+
+def _device(cell: Any) -> int | None:
+    if isinstance(cell, int) and not isinstance(cell, bool):
+        return object_id(cell)
+    text = _text(cell)
+    if text.endswith(".0") and text[:-2].isdigit():  # a float column of ids (Parquet, pandas)
+        text = text[:-2]
+    return object_id(text)
+
+
 def long_values(
-    block: Block, device_id: int, measurement_type: str | None = None
-) -> list[repo.ValueRow]:
+    block: Block, device_id: int | None, measurement_type: str | None = None
+) -> list[ValueRow]:
     """The values of a long-layout block; raises ``Invalid`` listing its bad rows."""
     cols = block.columns
     units: Sequence[Any] = cols.get("unit") or [None] * len(block)
     types: Sequence[Any] = cols.get("type") or [None] * len(block)
-    rows: list[repo.ValueRow] = []
+    rows: list[ValueRow] = []
     errors: list[str] = []
+    devices = devices_of(block, device_id, errors)
     for i, (when, fragment, series, raw, unit, type_) in enumerate(
         zip(
             cols["time"], cols["fragment"], cols["series"], cols["value"], units, types, strict=True
@@ -204,31 +283,33 @@ def long_values(
         kind = _text(type_) or measurement_type or fragment
         if len(kind) > MAX_NAME:
             errors.append(f"{where}: the type has more than {MAX_NAME} characters.")
-        if len(errors) == before and time_ns is not None and value is not None:
-            rows.append(repo.ValueRow(device_id, fragment, series, time_ns, value, unit, kind))
+        device = devices[i]
+        if len(errors) == before and time_ns is not None and value is not None and device:
+            rows.append(ValueRow(device, fragment, series, time_ns, value, unit, kind))
     _raise_for(errors)
     return rows
 
 
 def wide_values(
-    block: Block, device_id: int, measurement_type: str | None = None
-) -> list[repo.ValueRow]:
+    block: Block, device_id: int | None, measurement_type: str | None = None
+) -> list[ValueRow]:
     """The values of a wide-layout block (empty and NaN cells are gaps); raises ``Invalid``
     listing its bad rows."""
     errors: list[str] = []
     times = [_time_ns(when, block.lines[i], errors) for i, when in enumerate(block.columns["time"])]
-    rows: list[repo.ValueRow] = []
+    devices = devices_of(block, device_id, errors)
+    rows: list[ValueRow] = []
     for column, cells in block.columns.items():
-        path = wide_path(column)
+        path = wide_path(column) if column != DEVICE_COLUMN else None
         if path is None:
             continue
         fragment, series = path
         kind = measurement_type or fragment
         for i, raw in enumerate(cells):
             value = _value(raw, block.lines[i], errors, column=column, gaps=True)
-            time_ns = times[i]
-            if value is not None and time_ns is not None:
-                rows.append(repo.ValueRow(device_id, fragment, series, time_ns, value, None, kind))
+            time_ns, device = times[i], devices[i]
+            if value is not None and time_ns is not None and device is not None:
+                rows.append(ValueRow(device, fragment, series, time_ns, value, None, kind))
     _raise_for(errors)
     return rows
 

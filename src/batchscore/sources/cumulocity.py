@@ -23,6 +23,7 @@ from batchscore.domain.measurements import format_time, to_ns
 from batchscore.domain.timefmt import parse_instant
 from batchscore.errors import NotFound, SourceError
 from batchscore.sources.cumulocity_http import CumulocityClient, RetryPolicy
+from batchscore.sources.cumulocity_writer import CumulocityWriter
 from batchscore.sources.source import Series, SeriesChunk, read_chunks
 
 MAX_DEPTH = 64  # as deep as the embedded inventory walks
@@ -101,6 +102,10 @@ class CumulocitySource:
     def close(self) -> None:
         self.client.close()
 
+    def writer(self) -> CumulocityWriter:
+        """Writes into the same tenant through the same client (a ``PlatformWriter``)."""
+        return CumulocityWriter(self.client)
+
     def __enter__(self) -> CumulocitySource:
         return self
 
@@ -165,7 +170,10 @@ class CumulocitySource:
         if len(paths) == 1:
             params["valueFragmentSeries"] = paths[0].series
         lo_ns, hi_ns = to_ns(lo), to_ns(hi)
-        for page in self.client.pages("/measurement/measurements", "measurements", params):
+        pages = self.client.pages_by_time(
+            "/measurement/measurements", "measurements", params, self._document_ns
+        )
+        for page in pages:
             for measurement in page:
                 values = measurement.get(fragment)
                 if not isinstance(values, dict):
@@ -189,6 +197,9 @@ class CumulocitySource:
             "valueFragmentType": fragment,
             "revert": "false",
         }
+
+    def _document_ns(self, document: dict[str, Any]) -> int:
+        return self._time_ns(document.get("time"))
 
     def _time_ns(self, text: Any) -> int:
         try:

@@ -10,7 +10,7 @@ from batchscore.domain.inventory import ManagedObject
 from batchscore.domain.jobs import MeasurementPath
 from batchscore.domain.measurements import to_ns
 from batchscore.sources.source import Series, SeriesChunk, read_chunks
-from batchscore.store import measurements as repo
+from batchscore.store import series as repo
 from batchscore.store.db import Database
 
 

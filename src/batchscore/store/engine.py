@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+# JSON columns are written compact and never hold NaN or Infinity (which are not JSON): what is
+# stored is valid JSON that responses may splice in as it is, without parsing it again.
+json_serializer = partial(json.dumps, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -23,6 +29,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=json_serializer,
             # As many as the API's thread pool runs at once under load, so that connections
             # (and their pragmas) are not opened and closed per request.
             pool_size=24,
@@ -58,5 +65,6 @@ def make_engine(url: str) -> Engine:
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,
+        json_serializer=json_serializer,
         connect_args={"connect_timeout": 10},
     )

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 from batchscore.domain.names import MAX_NAME, MAX_TENANT
@@ -62,8 +63,12 @@ metadata = MetaData(
 Tenant = String(MAX_TENANT)
 Name = String(MAX_NAME)
 
-# BIGINT on PostgreSQL, INTEGER (rowid alias, autoincrement) on SQLite.
+# BIGINT on PostgreSQL, INTEGER (rowid alias) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# Ids are never reused (``sqlite_autoincrement=True`` below): PostgreSQL's sequences never hand
+# a number out twice, and on SQLite AUTOINCREMENT keeps the largest id ever used (in
+# sqlite_sequence) instead of taking max(id) + 1, so a client holding the id of a deleted
+# resource never reads another one under it.
 
 tenants = Table(
     "tenants",
@@ -88,6 +93,7 @@ users = Table(
     Column("roles", JSON, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "name"),
+    sqlite_autoincrement=True,
 )
 
 # Console sign-ins, so that signing out, deleting a user or changing a password ends them on the
@@ -119,6 +125,7 @@ models = Table(
     Column("is_active", Boolean, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "name"),
+    sqlite_autoincrement=True,
 )
 
 managed_objects = Table(
@@ -128,22 +135,31 @@ managed_objects = Table(
     Column("tenant_id", Tenant, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(255), nullable=True),
     Column("type", String(255), nullable=True),
+    Column("owner", String(255), nullable=True),
     Column("is_device", Boolean, nullable=False),
     Column("is_group", Boolean, nullable=False),
+    # Every other field as sent, never holding a non-finite number (the JSON serializer of
+    # store.engine refuses them), so it can be spliced into a response as it is stored.
     Column("fragments", JSON, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index(None, "tenant_id", "is_device"),
+    Index(None, "tenant_id", "type"),
+    Index(None, "tenant_id", "name"),
+    sqlite_autoincrement=True,
 )
 
-child_assets = Table(
-    "child_assets",
+# Cumulocity's two hierarchies: child assets (groups and what they hold; jobs resolve a group's
+# devices through them) and child devices (a gateway and the devices behind it).
+child_references = Table(
+    "child_references",
     metadata,
     Column("parent_id", Id, ForeignKey("managed_objects.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
     Column("child_id", Id, ForeignKey("managed_objects.id", ondelete="CASCADE"), primary_key=True),
-    Column("tenant_id", String(64), nullable=False),
+    Column("tenant_id", Tenant, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    Index(None, "child_id"),
+    Index(None, "child_id", "kind"),
 )
 
 jobs = Table(
@@ -166,6 +182,7 @@ jobs = Table(
     Column("execution_count", Integer, nullable=False, default=0),
     Index(None, "tenant_id", "id"),
     Index(None, "next_fire_at"),
+    sqlite_autoincrement=True,
 )
 
 executions = Table(
@@ -173,7 +190,7 @@ executions = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("job_id", Id, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
-    Column("tenant_id", String(64), nullable=False),
+    Column("tenant_id", Tenant, nullable=False),
     Column("number", Integer, nullable=False),
     Column("scheduled_at", UtcDateTime(), nullable=False),
     Column("window_from", UtcDateTime(), nullable=True),
@@ -190,6 +207,7 @@ executions = Table(
     UniqueConstraint("job_id", "number"),
     UniqueConstraint("job_id", "scheduled_at"),
     Index(None, "status", "lease_until"),
+    sqlite_autoincrement=True,
 )
 
 # One row per live process that owns executions (`serve`, `scheduler`, `job run`), so that
@@ -218,22 +236,88 @@ inference_chunks = Table(
     Column("payload", LargeBinary, nullable=False),
 )
 
-# One row per value; the primary key makes re-posting idempotent and doubles as the covering
-# index for window scans (tenant, device, fragment, series, time). Times are epoch nanoseconds
-# so that windows read straight into int64 arrays and order exactly.
+# One row per measurement as the API knows it: its own id (never reused), source, time, type and
+# every fragment as posted. Every POST is a new row, also when source, time and type repeat.
 measurements = Table(
     "measurements",
     metadata,
-    Column("tenant_id", String(64), primary_key=True),
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Tenant, nullable=False),
+    Column("device_id", BigInteger, nullable=False),
+    Column("time_ns", BigInteger, nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("fragments", JSON, nullable=False),
+    # A source's measurements by time (the API's usual query and the connector's), and a tenant's.
+    Index(None, "tenant_id", "device_id", "time_ns", "id"),
+    Index(None, "tenant_id", "time_ns", "id"),
+    sqlite_autoincrement=True,
+)
+
+# The numeric projection of the measurements: one row per {"value": number} leaf, which is what
+# job executions map and scan. The primary key is the covering index of a window scan (tenant,
+# device, fragment, series, time); the measurement id ends it, so two measurements may carry a
+# value of the same series at the same instant. Times are epoch nanoseconds, so windows read
+# straight into int64 arrays.
+measurement_values = Table(
+    "measurement_values",
+    metadata,
+    Column("tenant_id", Tenant, primary_key=True),
     Column("device_id", BigInteger, primary_key=True, autoincrement=False),
     Column("fragment", String(255), primary_key=True),
     Column("series", String(255), primary_key=True),
     Column("time_ns", BigInteger, primary_key=True, autoincrement=False),
+    Column("measurement_id", BigInteger, primary_key=True, autoincrement=False),
     Column("value", Double, nullable=False),
     Column("unit", String(32), nullable=True),
-    Column("type", String(255), nullable=True),
-    # The measurement API's order: a device's measurements by time (page keys, page rows).
-    Index(None, "tenant_id", "device_id", "time_ns", "type"),
     # On SQLite the primary key then *is* the table, so a window scan reads one b-tree.
     sqlite_with_rowid=False,
+)
+
+alarms = Table(
+    "alarms",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Tenant, nullable=False),
+    Column("source_id", BigInteger, nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("time_ns", BigInteger, nullable=False),
+    Column("first_ns", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("fragments", JSON, nullable=False),
+    # Cumulocity's de-duplication, enforced by the database: at most one alarm of a source and
+    # type that is not CLEARED; a POST meeting it counts up instead (INSERT ... ON CONFLICT).
+    Index(
+        "uq_alarms_open",
+        "tenant_id",
+        "source_id",
+        "type",
+        unique=True,
+        sqlite_where=text("status <> 'CLEARED'"),
+        postgresql_where=text("status <> 'CLEARED'"),
+    ),
+    Index(None, "tenant_id", "source_id", "time_ns", "id"),
+    Index(None, "tenant_id", "time_ns", "id"),
+    sqlite_autoincrement=True,
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Tenant, nullable=False),
+    Column("source_id", BigInteger, nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("time_ns", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("fragments", JSON, nullable=False),
+    Index(None, "tenant_id", "source_id", "time_ns", "id"),
+    Index(None, "tenant_id", "time_ns", "id"),
+    sqlite_autoincrement=True,
 )

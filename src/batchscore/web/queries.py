@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, select
 
-from batchscore.store.tables import measurements
+from batchscore.store import series as series_repo
+from batchscore.store.tables import measurement_values as values
 
 MAX_SERIES = 200
 
@@ -22,31 +23,9 @@ class LatestValue:
 
 
 def series_of(conn: Connection, tenant: str, device_id: int) -> list[tuple[str, str]]:
-    """The (fragment, series) pairs a device has measurements of, in name order.
-
-    A loose index scan: one primary-key seek per series instead of reading every value.
-    """
-    found: list[tuple[str, str]] = []
-    fragment, series = "", ""
-    while len(found) < MAX_SERIES:
-        row = conn.execute(
-            select(measurements.c.fragment, measurements.c.series)
-            .where(
-                measurements.c.tenant_id == tenant,
-                measurements.c.device_id == device_id,
-                or_(
-                    measurements.c.fragment > fragment,
-                    and_(measurements.c.fragment == fragment, measurements.c.series > series),
-                ),
-            )
-            .order_by(measurements.c.fragment, measurements.c.series)
-            .limit(1)
-        ).first()
-        if row is None:
-            break
-        fragment, series = row.fragment, row.series
-        found.append((fragment, series))
-    return found
+    """The (fragment, series) pairs a device has values of, in name order (a loose index scan:
+    one primary-key seek per series instead of reading every value)."""
+    return series_repo.series_of(conn, tenant, device_id, limit=MAX_SERIES)
 
 
 def latest_values(conn: Connection, tenant: str, device_id: int) -> list[LatestValue]:
@@ -54,14 +33,14 @@ def latest_values(conn: Connection, tenant: str, device_id: int) -> list[LatestV
     out: list[LatestValue] = []
     for fragment, series in series_of(conn, tenant, device_id):
         row = conn.execute(
-            select(measurements.c.time_ns, measurements.c.value, measurements.c.unit)
+            select(values.c.time_ns, values.c.value, values.c.unit)
             .where(
-                measurements.c.tenant_id == tenant,
-                measurements.c.device_id == device_id,
-                measurements.c.fragment == fragment,
-                measurements.c.series == series,
+                values.c.tenant_id == tenant,
+                values.c.device_id == device_id,
+                values.c.fragment == fragment,
+                values.c.series == series,
             )
-            .order_by(measurements.c.time_ns.desc())
+            .order_by(values.c.time_ns.desc(), values.c.measurement_id.desc())
             .limit(1)
         ).first()
         if row is not None:
