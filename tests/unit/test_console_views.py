@@ -118,7 +118,7 @@ def _view(job: Job, running: bool = False) -> JobOverview:
         ended_at=None,
         duration_ms=None,
     )
-    target = ManagedObject(1, "t", "line", None, False, True, {}, NOW, NOW)
+    target = ManagedObject(1, "t", "line", None, None, False, True, {}, NOW, NOW)
     return JobOverview(job, target, latest, (), ModelState.ACTIVE)
 
 
