@@ -17,6 +17,7 @@ from batchscore.api import (
     events,
     health,
     inventory,
+    job_lifecycle,
     jobs,
     measurements,
     metrics,
@@ -30,7 +31,7 @@ from batchscore.api.fresh_responses import FreshResponses
 from batchscore.api.inference_pages import InferencePages
 from batchscore.api.job_documents import JobDocuments
 from batchscore.api.middleware import CumulocityPathMiddleware, RequestIdMiddleware
-from batchscore.api.schemas import JobIn
+from batchscore.api.schemas import BackfillIn, JobIn
 from batchscore.domain.roles import Principal
 from batchscore.service.background import Background
 from batchscore.service.container import Services
@@ -66,8 +67,8 @@ def create_app(
     app.add_middleware(CumulocityPathMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyDrainMiddleware)  # outermost: it sees every answer, the 500s too
-    routers = (health, metrics, jobs, models, schedule, inventory, measurements, alarms, events)
-    for module in (*routers, web):
+    routers = (health, metrics, jobs, job_lifecycle, models, schedule, inventory, measurements)
+    for module in (*routers, alarms, events, web):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:
@@ -82,6 +83,7 @@ def create_app(
             extra = JobIn.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(extra.pop("$defs", {}))
             components["JobIn"] = extra
+            components["BackfillIn"] = BackfillIn.model_json_schema(by_alias=True)
             schema["components"]["securitySchemes"] = {"basic": {"type": "http", "scheme": "basic"}}
             schema["security"] = [{"basic": []}]
             app.openapi_schema = schema

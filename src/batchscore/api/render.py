@@ -39,6 +39,8 @@ def job_json(job: Job) -> dict[str, Any]:
     if job.last_status is not None:
         out["jobStatus"] = job.last_status.value
         out["lastExecutionDuration"] = duration_text(job)
+    if job.paused is not None:  # absent until paused once (design §2.8)
+        out["paused"] = job.paused
     return out
 
 
@@ -58,6 +60,17 @@ def execution_json(job_id: int, run: Execution) -> dict[str, Any]:
         "jobExecutionStatus": run.status.value,
         "jobExecutionStatusMessage": list(run.messages),
     }
+
+
+def execution_detail_json(job_id: int, run: Execution) -> dict[str, Any]:
+    """One execution (``GET .../history/{n}``) with the definition it ran with, when known:
+    ``associatedModel``, ``modelSha256`` and the canonical ``modelToDeviceMappings``."""
+    out = execution_json(job_id, run)
+    if run.definition is not None:
+        out["associatedModel"] = run.definition.model_name
+        out["modelSha256"] = run.definition.model_sha256
+        out["modelToDeviceMappings"] = run.definition.mappings
+    return out
 
 
 def model_json(model: StoredModel) -> dict[str, Any]:

@@ -91,6 +91,26 @@ class Job:
     next_fire_at: datetime | None
     last_status: ExecutionStatus | None
     last_duration_ms: int | None
+    paused: bool | None = None  # None until paused once (design §2.8)
+    version: int = 0  # bumped by every edit, pause and resume
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionDefinition:
+    """What an execution ran with: the model's name and sha256 and the canonical mappings."""
+
+    model_name: str
+    model_sha256: str
+    mappings: dict[str, str]
+
+
+BACKFILL_NOTE = "Backfill of {instant}."
+"""The first message of an execution a backfill created."""
+
+
+def is_backfill_note(message: str) -> bool:
+    """Whether ``message`` is the note a backfill puts first (not a cause for a Warning)."""
+    return message.startswith("Backfill of ") and message.endswith(".")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +130,8 @@ class Execution:
     record_count: int = 0
     window_from: datetime | None = None  # the scored window [from, to)
     window_to: datetime | None = None
+    definition: ExecutionDefinition | None = None  # None before 0008 or when none was resolved
+    backfill_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

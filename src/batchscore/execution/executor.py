@@ -25,7 +25,13 @@ from datetime import datetime, timedelta
 from batchscore import metrics
 from batchscore.backoff import Backoff
 from batchscore.clock import Clock
-from batchscore.domain.jobs import ExecutionStatus, Job, MeasurementPath
+from batchscore.domain.jobs import (
+    ExecutionDefinition,
+    ExecutionStatus,
+    Job,
+    MeasurementPath,
+    is_backfill_note,
+)
 from batchscore.errors import ModelError, NotFound, SourceError, StorageFull, StoreUnavailable
 from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
 from batchscore.execution.models import resolve_model
@@ -72,6 +78,7 @@ class Outcome:
     messages: list[str] = field(default_factory=list)
     records: int = 0
     score_s: float = 0.0
+    definition: ExecutionDefinition | None = None
 
     def fail(self, message: str) -> Outcome:
         self.status = ExecutionStatus.FAILURE
@@ -294,7 +301,7 @@ class JobExecutor:
         ran = time.monotonic() - began
         finished = self.lifecycle.finish(
             execution, outcome.status, outcome.messages, outcome.records,
-            ran_s=ran, give_up=self._cancel,
+            ran_s=ran, give_up=self._cancel, definition=outcome.definition,
         )  # fmt: skip
         if not finished:
             if self._cancel.is_set():
@@ -322,8 +329,9 @@ class JobExecutor:
 
     def _run(self, execution: ClaimedExecution, progress: Callable[[int], None] | None) -> Outcome:
         outcome = Outcome(messages=list(execution.messages))
-        if execution.messages:  # a late (misfired) fire is worth a Warning
-            outcome.status = ExecutionStatus.WARNING
+        if any(not is_backfill_note(m) for m in execution.messages):
+            outcome.status = ExecutionStatus.WARNING  # a late (misfired) fire
+
         with self.db.read() as conn:
             job = jobs_repo.get_job(conn, execution.tenant, execution.job_id)
         if job is None:
@@ -332,6 +340,8 @@ class JobExecutor:
             model = resolve_model(self.db, job.tenant, job.model_name)
         except ModelError as exc:
             return outcome.fail(" ".join(exc.messages))
+        # The definition it runs with (an edit meanwhile changes the next executions only).
+        outcome.definition = ExecutionDefinition(model.name, model.sha256, dict(job.mappings))
         try:
             devices = self.source.devices_below(job.tenant, job.target_id)
         except NotFound:

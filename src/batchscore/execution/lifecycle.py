@@ -30,7 +30,7 @@ from sqlalchemy import Connection
 from batchscore import metrics
 from batchscore.backoff import Backoff
 from batchscore.clock import Clock
-from batchscore.domain.jobs import ExecutionStatus, Job
+from batchscore.domain.jobs import ExecutionDefinition, ExecutionStatus, Job, is_backfill_note
 from batchscore.domain.timefmt import format_instant
 from batchscore.errors import Conflict
 from batchscore.store import executions as repo
@@ -215,6 +215,9 @@ class Lifecycle:
         handed: list[ClaimedExecution] = []
         skipped = 0
         for index, execution in enumerate(pending):
+            if execution.messages[:1] and is_backfill_note(execution.messages[0]):
+                handed.append(execution)  # a backfill (taken over) runs beside the schedule
+                continue
             if execution.job_id not in busy:
                 busy.add(execution.job_id)
                 handed.append(execution)
@@ -285,6 +288,7 @@ class Lifecycle:
         *,
         ran_s: float | None = None,
         give_up: threading.Event | None = None,
+        definition: ExecutionDefinition | None = None,
     ) -> bool:
         """Finish a held execution (that ran ``ran_s`` seconds), retrying with backoff while
         the database fails, until it succeeds or ``give_up`` is set. False if it is not this
@@ -296,8 +300,9 @@ class Lifecycle:
                 with self.db.write() as conn:
                     ended = self.clock.now()
                     done = repo.finish_execution(
-                        conn, execution.id, status, messages, ended, records, owner=self.owner
-                    )
+                        conn, execution.id, status, messages, ended, records,
+                        owner=self.owner, definition=definition,
+                    )  # fmt: skip
             except Exception as exc:
                 if wait.wait(backoff.failed(exc)):
                     return False

@@ -29,6 +29,7 @@ from batchscore.execution.lifecycle import (
     HasRoom,
     Lifecycle,
 )
+from batchscore.scheduling.backfill import BackfillDriver
 from batchscore.scheduling.fires import FirePlan, plan_fire, window_for
 from batchscore.scheduling.schedules import schedule_from_stored
 from batchscore.store import executions as repo
@@ -64,6 +65,7 @@ class Scheduler:
         batch_size: int = 1000,
         retention: timedelta | None = None,
         lookahead: timedelta = timedelta(0),
+        backfill_concurrency: int = 1,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -78,6 +80,7 @@ class Scheduler:
         self.batch_size = batch_size
         self.retention = retention
         self.lookahead = lookahead
+        self.backfills = BackfillDriver(db, clock, lifecycle, handoff, backfill_concurrency)
         self._last_prune: datetime | None = None
         # Executions created ahead of their instant (or taken over), handed off when it comes.
         self._pending: list[tuple[datetime, int, ClaimedExecution]] = []
@@ -105,6 +108,7 @@ class Scheduler:
             skipped += batch_skipped
             if batch_claimed < limit or limit <= 0:
                 break
+        started += self.backfills.tick(now)
         self.last_tick = time.monotonic()
         metrics.LAST_TICK.set(time.time())
         return TickResult(

@@ -20,6 +20,7 @@ from batchscore.service.events import EventService
 from batchscore.service.inferences import InferenceService
 from batchscore.service.inventory import InventoryService
 from batchscore.service.inventory_query import ObjectService
+from batchscore.service.job_lifecycle import JobLifecycleService
 from batchscore.service.job_views import JobViews
 from batchscore.service.jobs import JobService
 from batchscore.service.measurement_series import SeriesService
@@ -56,6 +57,7 @@ class Services:
     heartbeat: Heartbeat
     runs: RunService
     job_views: JobViews
+    job_lifecycle: JobLifecycleService
 
     def close(self) -> None:
         """Stop the executor's threads and release the source's connections."""
@@ -129,6 +131,9 @@ class Services:
             heartbeat=heartbeat,
             runs=RunService(clock, jobs, lifecycle, executor),
             job_views=JobViews(db, clock, jobs),
+            job_lifecycle=JobLifecycleService(
+                db, clock, jobs, timedelta(seconds=settings.misfire_threshold_s)
+            ),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -56,24 +57,32 @@ class JobService:
 
     def create(self, tenant: str, body: Any) -> Job:
         now = self.clock.now()
+        spec = self.prepare(tenant, body, now)
+        with self.db.write() as conn:
+            self.check_references(conn, tenant, spec)
+            return repo.insert_job(conn, tenant, spec, now, first_fire_at(spec.schedule, now))
+
+    def prepare(self, tenant: str, body: Any, now: datetime) -> JobSpec:
+        """A job body validated for form (and, on a Cumulocity tenant, its target checked
+        there): the first half of POST's validation, shared with PUT."""
         spec = parse_job_request(body, now)
         if self.remote_source is not None:
             try:
                 self.remote_source.devices_below(tenant, spec.target_id)
             except NotFound:
                 raise target_not_found(spec.target_id) from None
-        with self.db.write() as conn:
-            model = models_repo.get_model(conn, tenant, spec.model_name)
-            if model is None:
-                raise NotFound(
-                    FieldMessage("associatedModel", f"Model '{spec.model_name}' not found.")
-                )
-            if self.remote_source is None:
-                target = inventory_repo.get_object(conn, tenant, spec.target_id)
-                if target is None or not (target.is_device or target.is_group):
-                    raise target_not_found(spec.target_id)
-            _check_mapping(spec, {f.name: f.required for f in model.inputs})
-            return repo.insert_job(conn, tenant, spec, now, first_fire_at(spec.schedule, now))
+        return spec
+
+    def check_references(self, conn: Connection, tenant: str, spec: JobSpec) -> None:
+        """The second half: model, target and mappings, in the caller's transaction."""
+        model = models_repo.get_model(conn, tenant, spec.model_name)
+        if model is None:
+            raise NotFound(FieldMessage("associatedModel", f"Model '{spec.model_name}' not found."))
+        if self.remote_source is None:
+            target = inventory_repo.get_object(conn, tenant, spec.target_id)
+            if target is None or not (target.is_device or target.is_group):
+                raise target_not_found(spec.target_id)
+        _check_mapping(spec, {f.name: f.required for f in model.inputs})
 
     def get(self, tenant: str, job_id: str) -> Job:
         parsed = parse_int_id(job_id)

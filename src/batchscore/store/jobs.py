@@ -18,7 +18,7 @@ from sqlalchemy import (
     update,
 )
 
-from batchscore.domain.jobs import Execution, ExecutionStatus, Job, JobSpec
+from batchscore.domain.jobs import Execution, ExecutionDefinition, ExecutionStatus, Job, JobSpec
 from batchscore.store.tables import executions, jobs, tenants
 
 
@@ -37,6 +37,8 @@ def _job(row: Row[Any]) -> Job:
         next_fire_at=row.next_fire_at,
         last_status=ExecutionStatus(row.last_status) if row.last_status else None,
         last_duration_ms=row.last_duration_ms,
+        paused=row.paused,
+        version=row.version,
     )
 
 
@@ -55,6 +57,12 @@ def _execution(row: Row[Any]) -> Execution:
         record_count=row.record_count,
         window_from=row.window_from,
         window_to=row.window_to,
+        definition=(
+            ExecutionDefinition(row.model_name, row.model_sha256, dict(row.model_mappings))
+            if row.model_name is not None and row.model_sha256 is not None
+            else None
+        ),
+        backfill_id=row.backfill_id,
     )
 
 
@@ -104,8 +112,8 @@ def list_jobs(
 
 
 JobStamp = tuple[Any, str | None, int | None]
-"""What can change in a job's public form: its creation time (ids can be reused on SQLite),
-last status and last duration."""
+"""What can change in a job's public form: its creation time (ids can be reused on SQLite) with
+its version (edits, pause, resume), last status and last duration."""
 
 
 def list_job_stamps(
@@ -119,7 +127,7 @@ def list_job_stamps(
     """
     rows = select(
         cast(jobs.c.id, String).label("i"),
-        cast(jobs.c.created_at, String).label("c"),
+        (cast(jobs.c.created_at, String) + "#" + cast(jobs.c.version, String)).label("c"),
         func.coalesce(jobs.c.last_status, "").label("s"),
         func.coalesce(cast(jobs.c.last_duration_ms, String), "").label("d"),
     ).where(jobs.c.tenant_id == tenant)
