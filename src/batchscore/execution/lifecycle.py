@@ -37,6 +37,7 @@ from batchscore.store import executions as repo
 from batchscore.store import inferences as inferences_repo
 from batchscore.store import instances as instances_repo
 from batchscore.store import inventory as inventory_repo
+from batchscore.store import job_lifecycle as lifecycle_repo
 from batchscore.store import leases
 from batchscore.store.db import Database
 
@@ -210,8 +211,12 @@ class Lifecycle:
                     exclude=[e.id for e in pending],
                     scheduled_by=now,
                 )
+                held = lifecycle_repo.held_among(conn, [e.id for e in pending], self.owner)
         except Exception as exc:
             return HandOff((), 0, tuple(pending), exc)
+        # A claim dropped meanwhile (its job edited, paused or deleted) or taken over is not
+        # this instance's to run, nor to count as the job's running execution.
+        pending = [e for e in pending if e.id in held]
         handed: list[ClaimedExecution] = []
         skipped = 0
         for index, execution in enumerate(pending):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batchscore.domain.jobs import Execution, ExecutionStatus, JobSpec
@@ -76,6 +76,20 @@ def drop_claims_ahead(conn: Connection, job_id: int, now: datetime) -> list[date
         count = highest.scalar_subquery()
         conn.execute(update(jobs).where(jobs.c.id == job_id).values(execution_count=count))
     return instants
+
+
+def held_among(conn: Connection, ids: Sequence[int], owner: str) -> set[int]:
+    """The executions among ``ids`` that exist, unfinished and held by ``owner``."""
+    if not ids:
+        return set()
+    rows = conn.execute(
+        select(executions.c.id).where(
+            executions.c.id.in_(list(ids)),
+            executions.c.status == RUNNING,
+            executions.c.lease_owner == owner,
+        )
+    )
+    return {int(r.id) for r in rows}
 
 
 def replace_job(
@@ -194,13 +208,13 @@ def active_backfills(conn: Connection, limit: int = 100) -> list[tuple[int, str,
 
 def backfill_counts(conn: Connection, job_id: int, backfill_id: int) -> tuple[int, int]:
     """``(running, finished)`` executions of a backfill (running counts unstarted claims)."""
-    rows = conn.execute(
-        select(executions.c.status == RUNNING, func.count())
-        .where(executions.c.job_id == job_id, executions.c.backfill_id == backfill_id)
-        .group_by(executions.c.status == RUNNING)
-    ).all()
-    counts = {bool(flag): int(n) for flag, n in rows}
-    return counts.get(True, 0), counts.get(False, 0)
+    running, total = conn.execute(
+        select(
+            func.coalesce(func.sum(case((executions.c.status == RUNNING, 1), else_=0)), 0),
+            func.count(),
+        ).where(executions.c.job_id == job_id, executions.c.backfill_id == backfill_id)
+    ).one()
+    return int(running), int(total) - int(running)
 
 
 def existing_instants(conn: Connection, job_id: int, instants: Sequence[datetime]) -> set[datetime]:
