@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from batchscore.cli_import import import_app
+from batchscore.cli_job_lifecycle import register as register_job_lifecycle
 from batchscore.cli_serve import run_scheduler, run_serve, run_worker
 from batchscore.cli_startup import open_database, startup
 from batchscore.cli_users import user_app
@@ -76,6 +77,7 @@ def worker(
 
 job_app = typer.Typer(help="Jobs.")
 app.add_typer(job_app, name="job")
+register_job_lifecycle(job_app)
 
 
 @job_app.command("run")

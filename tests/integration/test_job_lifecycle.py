@@ -386,3 +386,34 @@ def _tick(scheduler: Scheduler, errors: list[BaseException]) -> None:
         scheduler.tick()
     except BaseException as exc:
         errors.append(exc)
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def test_cli_pauses_resumes_and_backfills_with_a_progress_bar(
+    client: TestClient, admin: dict[str, str], world: World, services: Services
+) -> None:
+    from typer.testing import CliRunner
+
+    from batchscore.cli import app
+
+    job_id = make_job(client, admin, world, **every("0 0 * ? * *", 3600))
+    url = services.db.engine.url.render_as_string(hide_password=False)
+    env = {"BATCHSCORE_DATABASE_URL": url, "COLUMNS": "120", "BATCHSCORE_PASSWORD_PROFILE": "fast"}
+    runner = CliRunner()
+    paused = runner.invoke(app, ["job", "pause", str(job_id), "--tenant", "t1"], env=env)
+    assert paused.exit_code == 0, paused.output
+    assert '"paused": true' in paused.stdout
+    resumed = runner.invoke(app, ["job", "resume", str(job_id), "--tenant", "t1"], env=env)
+    assert '"paused": false' in resumed.stdout
+    args = ["job", "backfill", str(job_id), "--tenant", "t1"]
+    span = ["--from", "2026-01-13T00:00:00Z", "--to", "2026-01-13T03:00:00Z"]
+    result = runner.invoke(app, [*args, *span], env=env)
+    assert result.exit_code == 0, result.output
+    assert '"instants": 3' in result.stdout
+    assert '"state": "done"' in result.stdout
+    assert '"finished": 3' in result.stdout
+    assert len(history(client, admin, job_id)) == 3
+    unknown = runner.invoke(app, ["job", "pause", "424242", "--tenant", "t1"], env=env)
+    assert unknown.exit_code == 1
