@@ -417,3 +417,84 @@ def test_cli_pauses_resumes_and_backfills_with_a_progress_bar(
     assert len(history(client, admin, job_id)) == 3
     unknown = runner.invoke(app, ["job", "pause", "424242", "--tenant", "t1"], env=env)
     assert unknown.exit_code == 1
+
+
+# --- console -------------------------------------------------------------------------------------
+
+
+def console_token(client: TestClient) -> str:
+    import re
+
+    from tests.integration.test_console_csrf import sign_in
+
+    sign_in(client)
+    page = client.get("/")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_console_edits_pauses_duplicates_and_backfills_a_job(
+    client: TestClient, admin: dict[str, str], world: World, clock: FakeClock
+) -> None:
+    schedule = every("0 */15 * ? * *", 900, misfirePolicy="doNothing")
+    job_id = make_job(client, admin, world, **schedule)
+    token = console_token(client)
+    listing = client.get("/").text
+    for control in ("pause-row", "edit-row", "duplicate-row", "backfill-row"):
+        assert f'id="{control}-{job_id}"' in listing
+    form = client.get(f"/jobs/{job_id}/edit").text
+    assert 'value="0 */15 * ? * *"' in form
+    assert f'action="/jobs/{job_id}/edit"' in form
+    assert "Save job" in form
+    fields = {
+        "csrf_token": token, "jobName": "Edited in the console", "jobDescription": "",
+        "associatedModel": world.model, "associatedGroupOrDeviceId": str(world.group),
+        "frequency": "periodic", "cronExpression": "0 0 * ? * *", "timeZone": "UTC",
+        "dataFromPreviousNSeconds": "3600",
+        **{f"map.{k}": v for k, v in CANONICAL.items()},
+    }  # fmt: skip
+    r = client.post(f"/jobs/{job_id}/edit", data=fields, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    job = client.get(f"{BASE}/job/{job_id}", headers=admin).json()
+    assert (job["jobName"], job["jobSchedule"]["cronExpression"]) == (
+        "Edited in the console",
+        "0 0 * ? * *",
+    )
+    assert job["jobSchedule"]["misfirePolicy"] == "doNothing"  # kept: the form has no control
+    bad = client.post(f"/jobs/{job_id}/edit", data={**fields, "cronExpression": "nope"})
+    assert bad.status_code == 200
+    assert "The job was not saved." in bad.text
+    r = client.post(f"/jobs/{job_id}/pause", data={"csrf_token": token}, follow_redirects=False)
+    assert r.headers["location"] == f"/jobs/{job_id}?done=paused"
+    page = client.get(f"/jobs/{job_id}").text
+    assert 'id="paused-flag"' in page
+    assert f'id="resume-page-{job_id}"' in page
+    client.post(f"/jobs/{job_id}/resume", data={"csrf_token": token, "from": "row"})
+    assert client.get(f"{BASE}/job/{job_id}", headers=admin).json()["paused"] is False
+    copy = client.get(f"/jobs/{job_id}/duplicate").text
+    assert 'value="Copy of Edited in the console"' in copy
+    assert 'action="/jobs/new"' in copy
+    count = client.get(
+        f"/jobs/{job_id}/backfill/count",
+        params={"from": "2026-01-13T00:00", "to": "2026-01-14T00:00"},
+    )
+    assert "24 instants of the schedule in this range." in count.text
+    refused = client.post(
+        f"/jobs/{job_id}/backfill",
+        data={"csrf_token": token, "from": "2026-01-14T00:00", "to": "2026-02-14T00:00"},
+    )
+    assert refused.status_code == 400
+    assert "must not lie in the future" in refused.text
+    r = client.post(
+        f"/jobs/{job_id}/backfill",
+        data={"csrf_token": token, "from": "2026-01-13T00:00", "to": "2026-01-14T00:00"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    status = client.get(f"{BASE}/job/{job_id}/status", headers=admin).json()
+    assert (status["backfill"]["instants"], status["backfill"]["state"]) == (24, "running")
+    assert "Cancel backfill" in client.get(f"/jobs/{job_id}/backfill").text
+    client.post(f"/jobs/{job_id}/backfill/cancel", data={"csrf_token": token})
+    status = client.get(f"{BASE}/job/{job_id}/status", headers=admin).json()
+    assert status["backfill"]["state"] == "cancelled"

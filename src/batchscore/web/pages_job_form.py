@@ -136,7 +136,10 @@ def _form_page(
     values: dict[str, str],
     chosen: dict[str, str],
     errors: FormErrors,
+    **form: Any,
 ) -> HTMLResponse:
+    """The job form; ``form`` overrides heading, editing, form_action, submit_label and
+    cancel_url (the edit form of ``web/pages_job_lifecycle.py``)."""
     tenant = user.principal.tenant
     groups, devices = targets(request, tenant)
     model = _model_or_none(request, tenant, values["associatedModel"])
@@ -146,11 +149,14 @@ def _form_page(
         request,
         "job_form.html",
         user,
-        heading="New job",
-        editing=False,
-        form_action="/jobs/new",
-        submit_label="Create job",
-        cancel_url="/",
+        **{
+            "heading": "New job",
+            "editing": False,
+            "form_action": "/jobs/new",
+            "submit_label": "Create job",
+            "cancel_url": "/",
+            **form,
+        },
         values=values,
         errors=errors,
         focus=_focus_id(errors, rows),
