@@ -93,6 +93,8 @@ def jobs_page(
 
 def next_fires(job: Job, now: datetime, count: int = FIRES_SHOWN) -> list[datetime]:
     schedule = job.schedule
+    if job.paused:
+        return []  # a paused job fires nothing until resumed
     if schedule.get("frequency") != "periodic":
         return [job.next_fire_at] if job.next_fire_at else []
     try:
