@@ -84,7 +84,6 @@ def backfill(
     (scheduler instances take part as well), showing a progress bar until the backfill ends."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from batchscore.scheduling.backfill import BackfillDriver
     from batchscore.service.background import Background
 
     with _services("job backfill") as (services, settings):
@@ -100,10 +99,7 @@ def backfill(
         job = services.jobs.get(tenant, job_id)
         background = Background(services)
         background.start(scheduler=False)  # the heartbeat: this process holds executions
-        driver = BackfillDriver(
-            services.db, services.clock, services.lifecycle, services.executor,
-            settings.backfill_concurrency,
-        )  # fmt: skip
+        driver = background.scheduler.backfills  # this process creates executions too
         stop = threading.Event()
         try:
             columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -28,6 +28,9 @@ from batchscore.store import jobs as jobs_repo
 from batchscore.store.db import Database
 from batchscore.store.job_lifecycle import Backfill
 
+MAX_BACKFILL_INSTANTS = MAX_INSTANTS
+"""A backfill of more instants than this is refused."""
+
 
 @dataclass(frozen=True, slots=True)
 class BackfillProgress:
@@ -153,6 +156,15 @@ class JobLifecycleService:
             repo.put_backfill(conn, parsed, tenant, start, end, instants, first, now)
             jobs_repo.bump_jobs_version(conn, tenant)
         return {"instants": instants, "from": format_instant(start), "to": format_instant(end)}
+
+    @staticmethod
+    def instants_in(job: Job, start: datetime, end: datetime) -> int:
+        """How many instants of a periodic job's schedule ``[start, end)`` holds (counted up to
+        one past the limit of a backfill; 0 for a ``once`` job)."""
+        schedule = schedule_from_stored(job.schedule)
+        if schedule.frequency is not Frequency.PERIODIC:
+            return 0
+        return count_instants(schedule, start, end)
 
     def cancel_backfill(self, tenant: str, job_id: str) -> BackfillProgress:
         """Stop the job's backfill: no new executions; running ones finish."""

@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, Job
 from batchscore.domain.timefmt import parse_instant
 from batchscore.errors import Conflict, Invalid, NotFound
-from batchscore.scheduling.backfill import MAX_INSTANTS, count_instants
-from batchscore.scheduling.schedules import schedule_from_stored, zone_or_none
+from batchscore.scheduling.schedules import zone_or_none
+from batchscore.service.job_lifecycle import MAX_BACKFILL_INSTANTS, JobLifecycleService
 from batchscore.web.console import ConsoleRoute, ConsoleUser, CurrentUser, checked_form, page
 from batchscore.web.deps import services
 from batchscore.web.job_form import (
@@ -160,9 +160,9 @@ def instants_note(job: Job, start: str, end: str, zone: str) -> str:
         return "The start or the end is not a date and time."
     if begin >= finish:
         return "The start must lie before the end."
-    count = count_instants(schedule_from_stored(job.schedule), begin, finish)
-    if count > MAX_INSTANTS:
-        return f"More than {MAX_INSTANTS:,} instants: pick a shorter range."
+    count = JobLifecycleService.instants_in(job, begin, finish)
+    if count > MAX_BACKFILL_INSTANTS:
+        return f"More than {MAX_BACKFILL_INSTANTS:,} instants: pick a shorter range."
     return f"{count:,} instant{'' if count == 1 else 's'} of the schedule in this range."
 
 
