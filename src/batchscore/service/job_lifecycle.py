@@ -128,31 +128,35 @@ class JobLifecycleService:
         """``POST /job/{id}/backfill {from, to}``: record the backfill; the schedulers create
         its executions. Returns ``{"instants", "from", "to"}``."""
         parsed = self._id(job_id)
-        self.jobs.get(tenant, job_id)
+        job = self.jobs.get(tenant, job_id)
         start, end = _range(body)
         now = self.clock.now()
         if end > now:
             raise Invalid("to: a backfill ends at the latest now; it must not lie in the future.")
+        schedule = schedule_from_stored(job.schedule)
+        if schedule.frequency is not Frequency.PERIODIC:
+            raise Invalid("A backfill needs a periodic job.")
+        # Counted before the write transaction (up to 0.4 s for 10,001 instants), which then
+        # checks that the job was not edited meanwhile.
+        instants = count_instants(schedule, start, end)
+        if instants > MAX_INSTANTS:
+            raise Invalid(
+                f"The range holds more than {MAX_INSTANTS:,} instants of the job's schedule; "
+                "backfill it in smaller ranges."
+            )
+        first = first_instant(schedule, start) if instants else None
         with self.db.write() as conn:
             locked = repo.lock_job(conn, tenant, parsed)
             if locked is None:
                 raise job_not_found(job_id)
-            schedule = schedule_from_stored(locked.schedule)
-            if schedule.frequency is not Frequency.PERIODIC:
-                raise Invalid("A backfill needs a periodic job.")
-            instants = count_instants(schedule, start, end)
-            if instants > MAX_INSTANTS:
-                raise Invalid(
-                    f"The range holds more than {MAX_INSTANTS:,} instants of the job's schedule; "
-                    "backfill it in smaller ranges."
-                )
+            if locked.schedule != job.schedule:
+                raise Conflict("The job's schedule changed meanwhile; try again.")
             current = repo.get_backfill(conn, parsed, lock=True)
             if current is not None and self._unfinished(conn, current):
                 raise Conflict(
                     "A backfill of this job is still running; cancel it "
                     "(DELETE /job/{id}/backfill) or wait for its end."
                 )
-            first = first_instant(schedule, start) if instants else None
             repo.put_backfill(conn, parsed, tenant, start, end, instants, first, now)
             jobs_repo.bump_jobs_version(conn, tenant)
         return {"instants": instants, "from": format_instant(start), "to": format_instant(end)}
