@@ -188,6 +188,12 @@ def test_resume_fires_once_for_the_missed_instants_with_fire_once_now(
     assert r.json()["paused"] is False
     run_for(scheduler, clock, 40)  # until 12:06:10
     assert instants(scheduler) == ["12:05:00", "12:06:00"]
+    catch_up = scheduler.handoff.items[0]  # type: ignore[attr-defined]
+    assert catch_up.messages == (
+        "Fire times from 2026-01-14T12:01:00Z until 2026-01-14T12:05:00Z were missed while the "
+        "job was paused; fired once for the latest on resume.",
+    )
+    assert (catch_up.window_from.minute, catch_up.window_to.minute) == (4, 5)
 
 
 def test_resume_fires_none_of_the_missed_instants_with_do_nothing(

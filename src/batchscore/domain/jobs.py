@@ -108,6 +108,17 @@ BACKFILL_NOTE = "Backfill of {instant}."
 """The first message of an execution a backfill created."""
 
 
+CATCH_UP_NOTE = (
+    "Fire times from {first} until {latest} were missed while the job was paused; "
+    "fired once for the latest on resume."
+)
+"""The message of the one catch-up execution of a resumed job (``fireOnceNow``)."""
+
+
+def is_catch_up_note(message: str) -> bool:
+    return message.endswith(CATCH_UP_NOTE[CATCH_UP_NOTE.index(" were missed") :])
+
+
 def is_backfill_note(message: str) -> bool:
     """Whether ``message`` is the note a backfill puts first (not a cause for a Warning)."""
     return message.startswith("Backfill of ") and message.endswith(".")

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from batchscore import metrics
 from batchscore.backoff import Backoff
 from batchscore.clock import Clock
-from batchscore.domain.jobs import JobSchedule
+from batchscore.domain.jobs import JobSchedule, is_catch_up_note
 from batchscore.domain.timefmt import format_instant
 from batchscore.execution.lifecycle import (
     ClaimedExecution,
@@ -119,8 +119,8 @@ class Scheduler:
         """A claim taken over later than the misfire threshold (its instance stopped, nobody
         ran it for a while) runs with a note saying so, which makes it a Warning."""
         late = now - execution.scheduled_at
-        if late <= self.misfire_threshold:
-            return execution
+        if late <= self.misfire_threshold or any(map(is_catch_up_note, execution.messages)):
+            return execution  # (a resumed job's catch-up says why it is late itself)
         note = (
             f"The execution for {format_instant(execution.scheduled_at)} started "
             f"{int(late.total_seconds())} s late (taken over from a stopped instance)."

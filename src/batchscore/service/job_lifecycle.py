@@ -15,18 +15,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from batchscore.clock import Clock
-from batchscore.domain.jobs import Frequency, Job
+from batchscore.domain.jobs import CATCH_UP_NOTE, ExecutionStatus, Frequency, Job, JobSchedule
 from batchscore.domain.timefmt import format_instant, in_supported_range, parse_instant
 from batchscore.errors import Conflict, Invalid, NotFound
 from batchscore.scheduling.backfill import MAX_INSTANTS, count_instants, first_instant
-from batchscore.scheduling.fire_times import first_fire_at
-from batchscore.scheduling.fires import resume_fire_at
+from batchscore.scheduling.fire_times import first_fire_at, next_periodic_fire
+from batchscore.scheduling.fires import resume_fire_at, window_for
 from batchscore.scheduling.schedules import schedule_from_stored
 from batchscore.service.jobs import JobService, job_not_found, parse_int_id
+from batchscore.store import executions as executions_repo
+from batchscore.store import inventory as inventory_repo
 from batchscore.store import job_lifecycle as repo
 from batchscore.store import jobs as jobs_repo
 from batchscore.store.db import Database
-from batchscore.store.job_lifecycle import Backfill
+from batchscore.store.job_lifecycle import Backfill, LockedJob
 
 MAX_BACKFILL_INSTANTS = MAX_INSTANTS
 """A backfill of more instants than this is refused."""
@@ -121,8 +123,38 @@ class JobLifecycleService:
             if locked.paused:
                 schedule = schedule_from_stored(locked.schedule)
                 due = resume_fire_at(schedule, locked.resume_fire_at, now, self.misfire_threshold)
+                if due is not None and due <= now and schedule.frequency is Frequency.PERIODIC:
+                    due = self._catch_up(conn, locked, schedule, due, now)
                 repo.set_paused(conn, parsed, False, due, None)
             return self._read(conn, tenant, parsed)
+
+    def _catch_up(
+        self, conn: Any, job: LockedJob, schedule: JobSchedule, latest: datetime, now: datetime
+    ) -> datetime | None:
+        """The one catch-up of a resumed job (``fireOnceNow``): a claim for the latest missed
+        instant, without owner, so that any scheduler takes it over and runs it at once, with
+        a message saying which instants were missed. Returns the next fire after it."""
+        following = next_periodic_fire(schedule, latest)
+        if repo.existing_instants(conn, job.id, [latest]):
+            return following  # it has an execution already (claimed before the pause)
+        first = job.resume_fire_at or latest
+        note = CATCH_UP_NOTE.format(first=format_instant(first), latest=format_instant(latest))
+        window_from, window_to = window_for(schedule, latest)
+        target = inventory_repo.get_object(conn, job.tenant, job.target_id)
+        number = job.execution_count + 1
+        executions_repo.insert_executions(
+            conn,
+            [
+                executions_repo.NewExecution(
+                    job.id, job.tenant, number, latest, window_from, window_to,
+                    ExecutionStatus.RUNNING, [note], None,
+                    lease_owner=None, lease_until=now,
+                    is_group=bool(target is not None and target.is_group),
+                )
+            ],
+        )  # fmt: skip
+        repo.set_execution_count(conn, job.id, number)
+        return following
 
     def start_backfill(self, tenant: str, job_id: str, body: Any) -> dict[str, Any]:
         """``POST /job/{id}/backfill {from, to}``: record the backfill; the schedulers create
