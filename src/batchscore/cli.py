@@ -86,11 +86,11 @@ def job_run(
     """Fire a job now (its window rule anchored at now) and run it here, with a progress bar."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from batchscore.api.render import execution_json
     from batchscore.domain.jobs import ExecutionStatus
     from batchscore.errors import BatchscoreError
     from batchscore.execution.lifecycle import INTERRUPTED
     from batchscore.service.background import Background
+    from batchscore.service.job_documents import execution_json
 
     with startup("job run"):
         settings = Settings()
