@@ -60,6 +60,10 @@ class Conflict(BatchscoreError):
     """The resource already exists."""
 
 
+class AlreadyExists(Conflict):
+    """Something with the same key already exists (the store's unique constraints say so)."""
+
+
 class PayloadTooLarge(BatchscoreError):
     """The request body is too large."""
 

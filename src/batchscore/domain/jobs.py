@@ -130,3 +130,8 @@ class MeasurementPath:
 
     def __str__(self) -> str:
         return f"{self.fragment}.{self.series}.value"
+
+
+JobStamp = tuple[Any, str | None, int | None]
+"""What can change in a job's public form: its creation time (ids can be reused on SQLite),
+last status and last duration."""

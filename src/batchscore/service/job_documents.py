@@ -20,10 +20,9 @@ import json
 import threading
 from typing import Any
 
-from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job
+from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job, JobStamp
 from batchscore.domain.timefmt import format_instant, format_millis_z
 from batchscore.service.jobs import JobService
-from batchscore.store.jobs import JobStamp
 
 
 def encode(content: Any) -> bytes:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection
-
 from batchscore.clock import Clock
-from batchscore.domain.jobs import Execution, Job, JobSpec
+from batchscore.domain.jobs import Execution, Job, JobSpec, JobStamp
 from batchscore.errors import FieldMessage, Invalid, NotFound
 from batchscore.scheduling.fire_times import first_fire_at
 from batchscore.service.job_requests import parse_job_request
@@ -16,8 +14,7 @@ from batchscore.sources.source import MeasurementSource
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import jobs as repo
 from batchscore.store import models as models_repo
-from batchscore.store.db import Database
-from batchscore.store.jobs import JobStamp
+from batchscore.store.db import Database, Transaction
 
 
 def job_not_found(job_id: str | int) -> NotFound:
@@ -144,7 +141,7 @@ class JobService:
         return found
 
     @staticmethod
-    def _job_id(conn: Connection, tenant: str, job_id: str) -> int:
+    def _job_id(conn: Transaction, tenant: str, job_id: str) -> int:
         """The id of the tenant's job ``job_id``, checked in the caller's transaction."""
         parsed = parse_int_id(job_id)
         if parsed is None or not repo.job_exists(conn, tenant, parsed):

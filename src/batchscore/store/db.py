@@ -14,6 +14,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from batchscore.errors import StorageFull, StoreUnavailable
 from batchscore.store.engine import is_sqlite, make_engine
 
+Transaction = Connection
+"""What :meth:`Database.read` and :meth:`Database.write` yield: one transaction, which the
+repositories take as their first argument (services pass it on without looking inside)."""
+
 
 class Database:
     """Owns the engine; hands out transactions. Repositories take the yielded connection."""
