@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from batchscore.clock import Clock
+from batchscore.domain.documents import object_id
 from batchscore.domain.jobs import Execution, Job, JobSpec, JobStamp
 from batchscore.errors import FieldMessage, Invalid, NotFound
 from batchscore.scheduling.fire_times import first_fire_at
@@ -32,12 +33,6 @@ def target_not_found(target_id: int) -> NotFound:
             f"Device or group with id {target_id} does not exist or it is invalid",
         )
     )
-
-
-def parse_int_id(text: str) -> int | None:
-    if text.isascii() and text.isdigit() and 0 < len(text) < 19:
-        return int(text)
-    return None
 
 
 class JobService:
@@ -73,7 +68,7 @@ class JobService:
             return repo.insert_job(conn, tenant, spec, now, first_fire_at(spec.schedule, now))
 
     def get(self, tenant: str, job_id: str) -> Job:
-        parsed = parse_int_id(job_id)
+        parsed = object_id(job_id)
         job = None
         if parsed is not None:
             with self.db.read() as conn:
@@ -114,7 +109,7 @@ class JobService:
         ]
 
     def delete(self, tenant: str, job_id: str) -> list[Job]:
-        parsed = parse_int_id(job_id)
+        parsed = object_id(job_id)
         with self.db.write() as conn:
             if parsed is None or not repo.delete_job(conn, tenant, parsed):
                 raise job_not_found(job_id)
@@ -130,7 +125,7 @@ class JobService:
             return repo.list_executions(conn, self._job_id(conn, tenant, job_id))
 
     def execution(self, tenant: str, job_id: str, number: str) -> Execution:
-        parsed = parse_int_id(number)
+        parsed = object_id(number)
         found = None
         with self.db.read() as conn:
             job = self._job_id(conn, tenant, job_id)
@@ -143,7 +138,7 @@ class JobService:
     @staticmethod
     def _job_id(conn: Transaction, tenant: str, job_id: str) -> int:
         """The id of the tenant's job ``job_id``, checked in the caller's transaction."""
-        parsed = parse_int_id(job_id)
+        parsed = object_id(job_id)
         if parsed is None or not repo.job_exists(conn, tenant, parsed):
             raise job_not_found(job_id)
         return parsed
