@@ -1,6 +1,7 @@
-"""What stored documents share: the filters of alarms and events (source with the objects below
-it, types, time, creation and update ranges, a fragment and its value), and the size of their
-fragments (so a listing reads them in runs of bounded size)."""
+"""What stored documents share: the SQL conditions of the filters of alarms and events (source
+with the objects below it, types, time, creation and update ranges, a fragment and its value;
+the filters themselves are ``domain/filters.py``), and the size of their fragments (so a
+listing reads them in runs of bounded size)."""
 
 from __future__ import annotations
 
