@@ -11,6 +11,7 @@ import pytest
 from batchscore.domain.documents import object_id
 from batchscore.errors import Invalid
 from batchscore.service.job_requests import parse_job_request
+from batchscore.service.jobs import parse_int_id
 from tests.unit.test_job_requests import body
 
 
@@ -48,3 +49,9 @@ def test_a_job_target_that_is_no_id_is_refused_with_the_same_text(target: Any) -
 @pytest.mark.parametrize(("target", "parsed"), [("42", 42), (42, 42), ("007", 7)])
 def test_a_job_target_id_as_digits_or_a_number(target: Any, parsed: int) -> None:
     assert parse_job_request({**body(), "associatedGroupOrDeviceId": target}).target_id == parsed
+
+
+@pytest.mark.parametrize("text", ["0", "00", "-1", "1.0", "", "1234567890123456789"])
+def test_job_ids_and_execution_numbers_follow_the_same_rules(text: str) -> None:
+    assert parse_int_id(text) is None
+    assert parse_int_id("17") == 17

@@ -35,6 +35,12 @@ def target_not_found(target_id: int) -> NotFound:
     )
 
 
+def parse_int_id(text: str) -> int | None:
+    """A job id or execution number as a request names it: ``object_id``'s rules (a positive
+    63-bit integer; 0 is none)."""
+    return object_id(text)
+
+
 class JobService:
     """Jobs of a tenant. With ``remote_source`` (a Cumulocity tenant) job targets are checked
     there instead of in the embedded inventory."""
@@ -68,7 +74,7 @@ class JobService:
             return repo.insert_job(conn, tenant, spec, now, first_fire_at(spec.schedule, now))
 
     def get(self, tenant: str, job_id: str) -> Job:
-        parsed = object_id(job_id)
+        parsed = parse_int_id(job_id)
         job = None
         if parsed is not None:
             with self.db.read() as conn:
@@ -109,7 +115,7 @@ class JobService:
         ]
 
     def delete(self, tenant: str, job_id: str) -> list[Job]:
-        parsed = object_id(job_id)
+        parsed = parse_int_id(job_id)
         with self.db.write() as conn:
             if parsed is None or not repo.delete_job(conn, tenant, parsed):
                 raise job_not_found(job_id)
@@ -125,7 +131,7 @@ class JobService:
             return repo.list_executions(conn, self._job_id(conn, tenant, job_id))
 
     def execution(self, tenant: str, job_id: str, number: str) -> Execution:
-        parsed = object_id(number)
+        parsed = parse_int_id(number)
         found = None
         with self.db.read() as conn:
             job = self._job_id(conn, tenant, job_id)
@@ -138,7 +144,7 @@ class JobService:
     @staticmethod
     def _job_id(conn: Transaction, tenant: str, job_id: str) -> int:
         """The id of the tenant's job ``job_id``, checked in the caller's transaction."""
-        parsed = object_id(job_id)
+        parsed = parse_int_id(job_id)
         if parsed is None or not repo.job_exists(conn, tenant, parsed):
             raise job_not_found(job_id)
         return parsed
