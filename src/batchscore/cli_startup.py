@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from batchscore.composition.database import open_database
 from batchscore.errors import BatchscoreError, first_line
 
-__all__ = ["EXIT_STARTUP", "describe", "first_line", "open_database", "startup"]
+__all__ = ["EXIT_STARTUP", "describe", "open_database", "startup"]
 
 EXIT_STARTUP = 2
 
