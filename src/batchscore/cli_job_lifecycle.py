@@ -47,8 +47,8 @@ def _job_command(
             None, "--tenant", help="Tenant (default: the default tenant)."
         ),
     ) -> None:
-        from batchscore.api.render import job_json
         from batchscore.domain.jobs import Job
+        from batchscore.service.job_documents import job_json
 
         with _services(f"job {name}") as (services, settings):
             job = action(services, tenant or settings.default_tenant, job_id)

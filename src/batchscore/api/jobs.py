@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 from batchscore.api.deps import ADMIN, READ, read_json, require, services
 from batchscore.api.fresh_responses import fresh_json
 from batchscore.api.inference_pages import InferencePages
-from batchscore.api.job_documents import JobDocuments
 from batchscore.api.paging import MAX_CURRENT_PAGE
 from batchscore.api.render import (
     duration_text,
@@ -32,6 +31,7 @@ from batchscore.api.schemas import (
 )
 from batchscore.domain.roles import Principal
 from batchscore.service.inference_csv import csv_lines
+from batchscore.service.job_documents import JobDocuments
 
 router = APIRouter(prefix="/service/zementis", tags=["jobs"], responses=ZEMENTIS_ERRORS)
 

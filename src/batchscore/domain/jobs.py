@@ -163,3 +163,8 @@ class MeasurementPath:
 
     def __str__(self) -> str:
         return f"{self.fragment}.{self.series}.value"
+
+
+JobStamp = tuple[Any, str | None, int | None]
+"""What can change in a job's public form: its creation time (ids can be reused on SQLite) with
+its version (edits, pause, resume), last status and last duration."""

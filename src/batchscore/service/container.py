@@ -1,4 +1,5 @@
-"""Wires the services of one process from Settings: the composition root."""
+"""Wires the services of one process from Settings (the service half of the composition root;
+``batchscore.composition`` builds the app around them and opens the database)."""
 
 from __future__ import annotations
 

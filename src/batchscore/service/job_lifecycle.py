@@ -27,7 +27,7 @@ from batchscore.store import executions as executions_repo
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import job_lifecycle as repo
 from batchscore.store import jobs as jobs_repo
-from batchscore.store.db import Database
+from batchscore.store.db import Database, Transaction
 from batchscore.store.job_lifecycle import Backfill, LockedJob
 
 MAX_BACKFILL_INSTANTS = MAX_INSTANTS
@@ -129,7 +129,12 @@ class JobLifecycleService:
             return self._read(conn, tenant, parsed)
 
     def _catch_up(
-        self, conn: Any, job: LockedJob, schedule: JobSchedule, latest: datetime, now: datetime
+        self,
+        conn: Transaction,
+        job: LockedJob,
+        schedule: JobSchedule,
+        latest: datetime,
+        now: datetime,
     ) -> datetime | None:
         """The one catch-up of a resumed job (``fireOnceNow``): a claim for the latest missed
         instant, without owner, so that any scheduler takes it over and runs it at once, with
@@ -225,7 +230,7 @@ class JobLifecycleService:
         return BackfillProgress(found, running, finished)
 
     @staticmethod
-    def _unfinished(conn: Any, backfill: Backfill) -> bool:
+    def _unfinished(conn: Transaction, backfill: Backfill) -> bool:
         if backfill.next_at is not None:
             return True
         running, _ = repo.backfill_counts(conn, backfill.job_id, backfill.id)
@@ -239,7 +244,7 @@ class JobLifecycleService:
         return parsed
 
     @staticmethod
-    def _read(conn: Any, tenant: str, job_id: int) -> Job:
+    def _read(conn: Transaction, tenant: str, job_id: int) -> Job:
         job = jobs_repo.get_job(conn, tenant, job_id)
         assert job is not None
         return job

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from batchscore.clock import Clock
-from batchscore.domain.jobs import Execution, Job, JobSpec
+from batchscore.domain.documents import object_id
+from batchscore.domain.jobs import Execution, Job, JobSpec, JobStamp
 from batchscore.errors import FieldMessage, Invalid, NotFound
 from batchscore.scheduling.fire_times import first_fire_at
 from batchscore.service.job_requests import parse_job_request
@@ -17,8 +16,7 @@ from batchscore.sources.source import MeasurementSource
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import jobs as repo
 from batchscore.store import models as models_repo
-from batchscore.store.db import Database
-from batchscore.store.jobs import JobStamp
+from batchscore.store.db import Database, Transaction
 
 
 def job_not_found(job_id: str | int) -> NotFound:
@@ -39,9 +37,9 @@ def target_not_found(target_id: int) -> NotFound:
 
 
 def parse_int_id(text: str) -> int | None:
-    if text.isascii() and text.isdigit() and 0 < len(text) < 19:
-        return int(text)
-    return None
+    """A job id or execution number as a request names it: ``object_id``'s rules (a positive
+    63-bit integer; 0 is none)."""
+    return object_id(text)
 
 
 class JobService:
@@ -73,7 +71,7 @@ class JobService:
                 raise target_not_found(spec.target_id) from None
         return spec
 
-    def check_references(self, conn: Connection, tenant: str, spec: JobSpec) -> None:
+    def check_references(self, conn: Transaction, tenant: str, spec: JobSpec) -> None:
         """The second half: model, target and mappings, in the caller's transaction."""
         model = models_repo.get_model(conn, tenant, spec.model_name)
         if model is None:
@@ -153,7 +151,7 @@ class JobService:
         return found
 
     @staticmethod
-    def _job_id(conn: Connection, tenant: str, job_id: str) -> int:
+    def _job_id(conn: Transaction, tenant: str, job_id: str) -> int:
         """The id of the tenant's job ``job_id``, checked in the caller's transaction."""
         parsed = parse_int_id(job_id)
         if parsed is None or not repo.job_exists(conn, tenant, parsed):

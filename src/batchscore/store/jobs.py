@@ -18,7 +18,14 @@ from sqlalchemy import (
     update,
 )
 
-from batchscore.domain.jobs import Execution, ExecutionDefinition, ExecutionStatus, Job, JobSpec
+from batchscore.domain.jobs import (
+    Execution,
+    ExecutionDefinition,
+    ExecutionStatus,
+    Job,
+    JobSpec,
+    JobStamp,
+)
 from batchscore.store.tables import executions, jobs, tenants
 
 
@@ -109,11 +116,6 @@ def list_jobs(
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return [_job(r) for r in conn.execute(query)]
-
-
-JobStamp = tuple[Any, str | None, int | None]
-"""What can change in a job's public form: its creation time (ids can be reused on SQLite) with
-its version (edits, pause, resume), last status and last duration."""
 
 
 def list_job_stamps(

@@ -18,6 +18,7 @@ from batchscore.domain.models import StoredModel
 from batchscore.domain.timefmt import parse_instant
 from batchscore.errors import Invalid, NotFound, field_of
 from batchscore.scheduling.preview import preview_fire_times
+from batchscore.service.console_queries import series_paths
 from batchscore.service.inventory_query import query_objects
 from batchscore.web.console import ConsoleRoute, ConsoleUser, CurrentUser, checked_form, page
 from batchscore.web.cron_words import describe_cron
@@ -32,7 +33,6 @@ from batchscore.web.job_form import (
     local_instant,
     place_errors,
 )
-from batchscore.web.queries import series_of
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -85,11 +85,7 @@ def available_series(request: Request, tenant: str, target: str) -> list[str]:
     except NotFound:
         return []
     devices = svc.inventory.devices_below(tenant, obj)[:MAX_SERIES_DEVICES]
-    found: set[str] = set()
-    with svc.db.read() as conn:
-        for device in devices:
-            found.update(f"{f}.{s}.value" for f, s in series_of(conn, tenant, device))
-    return sorted(found)
+    return series_paths(svc.db, tenant, devices)
 
 
 def mapping_rows(
