@@ -319,6 +319,9 @@ def test_backfill_runs_oldest_first_within_its_concurrency_and_cancels(
     services.executor.run(items[0])
     scheduler.tick()
     assert [e.scheduled_at.hour for e in items] == [0, 1, 2]
+    again = client.post(f"{BASE}/job/{job_id}/backfill", json=span, headers=admin)
+    assert again.status_code == 409
+    assert "still running" in again.json()["errors"][0]
     r = client.delete(f"{BASE}/job/{job_id}/backfill", headers=admin)
     assert r.status_code == 200, r.text
     # the two started executions run to their end; no new one is created
