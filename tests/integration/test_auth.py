@@ -64,6 +64,11 @@ WRITE_ROUTES = [
     ("POST", "/inventory/managedObjects/1/childAssets"),
     ("POST", "/measurement/measurements"),
     ("POST", f"{BASE}/job/1/run"),
+    ("PUT", f"{BASE}/job/1"),
+    ("POST", f"{BASE}/job/1/pause"),
+    ("POST", f"{BASE}/job/1/resume"),
+    ("POST", f"{BASE}/job/1/backfill"),
+    ("DELETE", f"{BASE}/job/1/backfill"),
     ("DELETE", "/inventory/managedObjects/1/childAssets/2"),
     ("GET", "/metrics"),  # admin only (or the metrics token)
     ("DELETE", "/inventory/managedObjects/1/childAssets"),
