@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from batchscore import __version__, web
 from batchscore.api import (
+    actions,
     alarms,
     events,
     health,
@@ -66,7 +67,10 @@ def create_app(
     app.add_middleware(CumulocityPathMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyDrainMiddleware)  # outermost: it sees every answer, the 500s too
-    routers = (health, metrics, jobs, models, schedule, inventory, measurements, alarms, events)
+    routers = (
+        *(health, metrics, jobs, actions, models, schedule),
+        *(inventory, measurements, alarms, events),
+    )
     for module in (*routers, web):
         app.include_router(module.router)
 

@@ -1,0 +1,126 @@
+"""How one outbox effect becomes a Cumulocity document (design §2.9): alarms raised or cleared,
+events created and write-back measurements stored through a ``PlatformWriter`` — the embedded
+store's writer bound to the delivering transaction, or a Cumulocity tenant's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from batchscore.domain.actions import render_template
+from batchscore.domain.alarms import AlarmStatus, NewAlarm, Severity
+from batchscore.domain.events import NewEvent
+from batchscore.domain.measurements import NewMeasurement, SeriesValue, to_ns
+from batchscore.errors import Invalid
+from batchscore.service.documents import require_source
+from batchscore.sources.writer import PlatformWriter, RaisedAlarm
+from batchscore.store import alarms as alarms_repo
+from batchscore.store import events as events_repo
+from batchscore.store import inventory as inventory_repo
+from batchscore.store import measurements as measurements_repo
+from batchscore.store.alarms import AlarmFilter
+from batchscore.store.outbox import StoredEffect
+
+ACTION_FRAGMENT = "bs_Action"
+
+
+class StoreWriter:
+    """The embedded store as a ``PlatformWriter`` inside the caller's transaction, so that an
+    effect and its delivered mark commit together (exactly once)."""
+
+    def __init__(self, conn: Connection, now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+
+    def create_measurements(self, tenant: str, items: Sequence[NewMeasurement]) -> list[int]:
+        known = inventory_repo.existing_ids(self.conn, tenant, {m.source for m in items})
+        missing = sorted({m.source for m in items} - set(known))
+        if missing:
+            raise Invalid(f"source: managed object '{missing[0]}' not found.")
+        return measurements_repo.insert_measurements(self.conn, tenant, items)
+
+    def raise_alarm(self, tenant: str, alarm: NewAlarm) -> RaisedAlarm:
+        require_source(self.conn, tenant, alarm.source)
+        stored, _ = alarms_repo.raise_alarm(self.conn, tenant, alarm, self.now)
+        return RaisedAlarm(stored.id, stored.count)
+
+    def clear_alarms(self, tenant: str, source: int, type_: str) -> int:
+        flt = AlarmFilter(
+            source=source, types=(type_,), statuses=(AlarmStatus.ACTIVE, AlarmStatus.ACKNOWLEDGED)
+        )
+        return alarms_repo.change_matching(self.conn, tenant, flt, AlarmStatus.CLEARED, self.now)
+
+    def create_event(self, tenant: str, event: NewEvent) -> int:
+        require_source(self.conn, tenant, event.source)
+        return events_repo.insert_event(self.conn, tenant, event, self.now).id
+
+
+def template_fields(effect: StoredEffect, device_name: str | None) -> dict[str, Any]:
+    fields = dict(effect.payload.get("fields", {}))
+    fields["deviceName"] = device_name or str(effect.device)
+    return fields
+
+
+def apply_effect(
+    writer: PlatformWriter, effect: StoredEffect, now: datetime, device_name: str | None
+) -> str:
+    """Write one platform effect (alarm, clear, event, measurements); a short note of what it
+    did."""
+    payload = effect.payload
+    tenant = effect.tenant
+    if effect.kind == "alarm":
+        fields = template_fields(effect, device_name)
+        raised = writer.raise_alarm(
+            tenant,
+            NewAlarm(
+                source=effect.device,
+                type=payload["type"],
+                time_ns=to_ns(now),
+                text=render_template(payload["text"], fields) or payload["type"],
+                severity=Severity(payload["severity"]),
+            ),
+        )
+        return f"alarm {raised.id} (count {raised.count})"
+    if effect.kind == "clear":
+        cleared = writer.clear_alarms(tenant, effect.device, payload["type"])
+        return f"{cleared} alarms cleared"
+    if effect.kind == "event":
+        fields = template_fields(effect, device_name)
+        event_id = writer.create_event(
+            tenant,
+            NewEvent(
+                source=effect.device,
+                type=payload["type"],
+                time_ns=to_ns(now),
+                text=render_template(payload["text"], fields) or payload["type"],
+                fragments={ACTION_FRAGMENT: {"delivery": effect.key, "rule": effect.rule}},
+            ),
+        )
+        return f"event {event_id}"
+    if effect.kind == "measurements":
+        items = write_back_measurements(effect)
+        ids = writer.create_measurements(tenant, items)
+        return f"{len(ids)} measurements"
+    raise ValueError(f"not a platform effect: {effect.kind}")
+
+
+def write_back_measurements(effect: StoredEffect) -> list[NewMeasurement]:
+    """One measurement per scored record with its values (type = the fragment); records whose
+    values are all missing are left out."""
+    fragment = effect.payload["fragment"]
+    series: dict[str, list[float | None]] = effect.payload["series"]
+    items: list[NewMeasurement] = []
+    for index, time_ns in enumerate(effect.payload["times"]):
+        values = tuple(
+            SeriesValue(fragment, name, value, None)
+            for name, column in series.items()
+            if (value := column[index]) is not None
+        )
+        if not values:
+            continue
+        fragments = {fragment: {v.series: {"value": v.value} for v in values}}
+        items.append(NewMeasurement(effect.device, int(time_ns), fragment, fragments, values))
+    return items
