@@ -42,7 +42,7 @@ TEMPLATE_FIELDS = (
 NUMERIC_TYPES = frozenset({"double", "float", "integer", "DOUBLE", "FLOAT", "INTEGER"})
 
 
-class Test(enum.StrEnum):
+class Comparison(enum.StrEnum):
     """How a rule compares one output value."""
 
     EQUALS = "equals"
@@ -90,7 +90,7 @@ class Rule:
 
     name: str
     output: str
-    test: Test
+    test: Comparison
     value: bool | int | float | str
     at_least: int = 1
     at_least_share: float | None = None
@@ -119,7 +119,7 @@ class Rule:
         """Whether one output value meets the test (a missing value never does)."""
         if value is None:
             return False
-        if self.test is Test.EQUALS:
+        if self.test is Comparison.EQUALS:
             if isinstance(self.value, bool) or isinstance(value, bool):
                 return _as_bool(value) is self.value if isinstance(self.value, bool) else False
             return bool(value == self.value)
@@ -128,7 +128,7 @@ class Rule:
         if value != value:  # NaN
             return False
         assert isinstance(self.value, int | float)
-        return value > self.value if self.test is Test.GREATER_THAN else value < self.value
+        return value > self.value if self.test is Comparison.GREATER_THAN else value < self.value
 
     def met(self, count: int, total: int) -> bool:
         """Whether ``count`` of a device's ``total`` records meeting the test fire the rule."""
@@ -262,7 +262,7 @@ def _rule(item: Any, where: str, errors: list[str], policy: WebhookPolicy) -> Ru
 
 def _when(
     when: Any, where: str, errors: list[str]
-) -> tuple[str, Test, bool | int | float | str, int, float | None] | None:
+) -> tuple[str, Comparison, bool | int | float | str, int, float | None] | None:
     if not isinstance(when, dict):
         errors.append(FieldMessage(ACTIONS, f"{where} must be an object."))
         return None
@@ -270,7 +270,7 @@ def _when(
     if not isinstance(output, str) or not output:
         errors.append(FieldMessage(ACTIONS, f"{where}.output must name a model output."))
         return None
-    tests = [t for t in Test if t.value in when]
+    tests = [t for t in Comparison if t.value in when]
     if len(tests) != 1:
         errors.append(
             FieldMessage(
@@ -280,7 +280,7 @@ def _when(
         return None
     test = tests[0]
     wanted = when[test.value]
-    if test is Test.EQUALS:
+    if test is Comparison.EQUALS:
         if not isinstance(wanted, bool | int | float | str) or wanted is None:
             errors.append(
                 FieldMessage(ACTIONS, f"{where}.equals must be a boolean, number or string.")
@@ -451,7 +451,7 @@ def check_against_model(
             )
             continue
         numeric = data_type in NUMERIC_TYPES
-        if rule.test is not Test.EQUALS and not numeric:
+        if rule.test is not Comparison.EQUALS and not numeric:
             errors.append(
                 FieldMessage(
                     ACTIONS,
@@ -460,7 +460,7 @@ def check_against_model(
                     rule.output,
                 )
             )
-        elif rule.test is Test.EQUALS and _wrong_equals(rule.value, data_type):
+        elif rule.test is Comparison.EQUALS and _wrong_equals(rule.value, data_type):
             errors.append(
                 FieldMessage(
                     ACTIONS,

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from batchscore.domain.actions import Rule, Target, TargetKind, Test, WriteBack
+from batchscore.domain.actions import Comparison, Rule, Target, TargetKind, WriteBack
 from batchscore.domain.timefmt import format_instant, format_instant_ns
 
 WRITE_BACK_RULE = "writeBack"
@@ -46,7 +46,7 @@ class _DeviceTally:
 def matching(rule: Rule, column: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     """Which values of an output column meet the rule's test (missing ones never do)."""
     if column.dtype.kind in "fiub":
-        if rule.test is Test.EQUALS:
+        if rule.test is Comparison.EQUALS:
             wanted = rule.value
             if isinstance(wanted, str):
                 return np.zeros(len(column), dtype=np.bool_)
@@ -54,7 +54,7 @@ def matching(rule: Rule, column: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
                 return np.asarray(column == wanted, dtype=np.bool_)
         assert isinstance(rule.value, int | float)
         with np.errstate(invalid="ignore"):
-            if rule.test is Test.GREATER_THAN:
+            if rule.test is Comparison.GREATER_THAN:
                 return np.asarray(column > rule.value, dtype=np.bool_)
             return np.asarray(column < rule.value, dtype=np.bool_)
     hits = (rule.matches(v) for v in column.tolist())
