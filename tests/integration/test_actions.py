@@ -82,11 +82,11 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-def actions_body(world: World, url: str) -> dict[str, Any]:
+def actions_body(target: int, url: str) -> dict[str, Any]:
     return {
         "jobName": "vibration",
         "jobDescription": "anomalies raise alarms",
-        "associatedGroupOrDeviceId": world.group,
+        "associatedGroupOrDeviceId": target,
         "associatedModel": "IsolationForest",
         "modelToDeviceMappings": {
             "accelerationX": "c8y_Acceleration.accelerationX.value",
@@ -163,7 +163,7 @@ def test_outlier_rule_raises_counts_clears_and_calls_back_once(
     post_measurements(client, admin, world.device2, normal)  # none
     upload_iforest(client, admin)
     clock.set(T0 + timedelta(hours=5))
-    r = client.post(f"{BASE}/job", json=actions_body(world, receiver.url), headers=admin)
+    r = client.post(f"{BASE}/job", json=actions_body(world.group, receiver.url), headers=admin)
     assert r.status_code == 201, r.text
     job = r.json()
     job_id = job["jobId"]
@@ -281,7 +281,7 @@ def test_failing_webhook_is_retried_with_backoff_then_delivered(
     post_measurements(client, admin, world.device, inputs)
     upload_iforest(client, admin)
     clock.set(T0 + timedelta(hours=5))
-    body = actions_body(world, receiver.url)
+    body = actions_body(world.group, receiver.url)
     body["actions"][0]["raise"] = [{"webhook": {"url": receiver.url, "secret": SECRET}}]
     del body["writeBack"]
     job_id = client.post(f"{BASE}/job", json=body, headers=admin).json()["jobId"]
@@ -318,7 +318,7 @@ def test_invalid_actions_are_a_400_naming_each_problem(
     client: TestClient, admin: dict[str, str], world: World, receiver: WebhookReceiver
 ) -> None:
     upload_iforest(client, admin)
-    body = actions_body(world, "http://10.1.2.3/hook")
+    body = actions_body(world.group, "http://10.1.2.3/hook")
     body["actions"][0]["when"] = {"output": "nope", "equals": True}
     body["actions"][0]["raise"][0]["alarm"]["text"] = "{bogus} happened"
     r = client.post(f"{BASE}/job", json=body, headers=admin)
@@ -327,13 +327,13 @@ def test_invalid_actions_are_a_400_naming_each_problem(
     assert "{bogus}" in text
     assert "private network" in text
     # references to the model are checked once the form is valid
-    body = actions_body(world, "https://ops.example/hook")
+    body = actions_body(world.group, "https://ops.example/hook")
     body["actions"][0]["when"] = {"output": "nope", "greaterThan": 1}
     body["writeBack"] = {"fragment": "c8y_Acceleration", "outputs": {"s": "decisionFunction"}}
     errors = client.post(f"{BASE}/job", json=body, headers=admin).json()["errors"]
     assert any("'nope'" in e and "not an output" in e for e in errors), errors
     assert any("never reads its own write-back" in e for e in errors), errors
-    body = actions_body(world, "https://ops.example/hook")
+    body = actions_body(world.group, "https://ops.example/hook")
     body["actions"][0]["when"] = {"output": "outlier", "greaterThan": 1}
     errors = client.post(f"{BASE}/job", json=body, headers=admin).json()["errors"]
     assert any("needs a numeric output" in e for e in errors), errors
