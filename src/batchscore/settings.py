@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     action_interval_s: float = Field(
         default=1.0, gt=0, le=60, description="Seconds between looks into the action outbox."
     )
+    action_lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long an instance holds an action effect it delivers; one it does not "
+        "mark within this time (it died) is delivered again, with the same delivery key.",
+    )
     executor: str = Field(
         default="local",
         pattern=r"^(local|dask://\S+)$",

@@ -145,6 +145,7 @@ class Services:
                 remote=remote_writer(source),
                 webhooks=webhooks,
                 timeout_s=settings.webhook_timeout_s,
+                lease=timedelta(seconds=settings.action_lease_s),
             ),
         )
 
