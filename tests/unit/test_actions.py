@@ -149,7 +149,12 @@ def test_tally_raises_for_abnormal_devices_and_clears_normal_ones() -> None:
     assert alarm["fields"]["firstTime"] == "1970-01-01T00:00:01.000Z"
     assert alarm["fields"]["lastTime"] == "1970-01-01T00:00:04.000Z"
     assert effects[1].payload["secret"] == "k"
-    assert effects[2].payload["series"] == {"flag": [1.0, 1.0, 0.0, 1.0]}
+    assert effects[2].payload == {
+        "fragment": "bs_A",
+        "outputs": [["flag", "outlier"]],
+        "rows": [0, 4],
+    }
+    assert effects[4].payload["rows"] == [4, 8]
 
 
 def test_signature_and_backoff() -> None:

@@ -54,7 +54,8 @@ def describe(effect: StoredEffect) -> str:
     if effect.kind == "webhook":
         return f"POST {payload.get('url')}"
     if effect.kind == "measurements":
-        return f"{len(payload.get('times', []))} records into {payload.get('fragment')}"
+        start, end = payload.get("rows", (0, 0))
+        return f"{end - start} records into {payload.get('fragment')}"
     if effect.kind == "clear":
         return f"clear {payload.get('type')}"
     return f"{effect.kind} {payload.get('type')}"

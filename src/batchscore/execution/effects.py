@@ -1,6 +1,8 @@
 """What an execution's results ask for (design §2.9): the scored pieces of each device are
 tallied against the job's rules as they stream past, and become outbox effects when the
-execution finishes — one per (device, rule, target), plus one write-back per device.
+execution finishes — one per (device, rule, target), plus one write-back per device that names
+the device's rows in the execution's stored inferences (the chunk writer numbers records in the
+order the pieces arrive, as the tally does).
 
 Pure apart from numpy: the executor feeds pieces in, the lifecycle writes the effects out.
 """
@@ -39,8 +41,8 @@ class _DeviceTally:
     counts: list[int] = field(default_factory=list)
     first: list[int | None] = field(default_factory=list)
     last: list[int | None] = field(default_factory=list)
-    times: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    values: dict[str, list[npt.NDArray[Any]]] = field(default_factory=dict)
+    row_start: int = 0  # the device's records in the execution's stored inferences
+    row_end: int = 0
 
 
 def matching(rule: Rule, column: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
@@ -69,6 +71,7 @@ class EffectTally:
         self.rules = rules
         self.write_back = write_back
         self._devices: dict[int, _DeviceTally] = {}
+        self._rows = 0  # records tallied so far: the row numbers the chunk writer gives them
 
     @property
     def active(self) -> bool:
@@ -82,9 +85,11 @@ class EffectTally:
         if tally is None:
             n = len(self.rules)
             tally = self._devices[device] = _DeviceTally(
-                counts=[0] * n, first=[None] * n, last=[None] * n
+                counts=[0] * n, first=[None] * n, last=[None] * n, row_start=self._rows
             )
         tally.total += len(times_ns)
+        self._rows += len(times_ns)
+        tally.row_end = self._rows
         for index, rule in enumerate(self.rules):
             column = outputs.get(rule.output)
             if column is None:
@@ -96,12 +101,6 @@ class EffectTally:
             if tally.first[index] is None:
                 tally.first[index] = int(times_ns[hits[0]])
             tally.last[index] = int(times_ns[hits[-1]])
-        if self.write_back is not None:
-            tally.times.append(np.asarray(times_ns, dtype=np.int64))
-            for _, output in self.write_back.outputs:
-                column = outputs.get(output)
-                if column is not None:
-                    tally.values.setdefault(output, []).append(np.asarray(column))
 
     def effects(
         self,
@@ -139,26 +138,15 @@ class EffectTally:
                         if target.kind is TargetKind.ALARM:
                             payload = {"type": target.type, "fields": fields}
                             out.append(NewEffect(device, rule.name, t_index, "clear", payload))
-            if self.write_back is not None and tally.times:
-                out.append(self._write_back(device, tally))
+            if self.write_back is not None:
+                # the values are not copied: delivery reads them from the stored inferences
+                back: dict[str, Any] = {
+                    "fragment": self.write_back.fragment,
+                    "outputs": [list(pair) for pair in self.write_back.outputs],
+                    "rows": [tally.row_start, tally.row_end],
+                }
+                out.append(NewEffect(device, WRITE_BACK_RULE, 0, "measurements", back))
         return out
-
-    def _write_back(self, device: int, tally: _DeviceTally) -> NewEffect:
-        assert self.write_back is not None
-        times = np.concatenate(tally.times)
-        series: dict[str, list[Any]] = {}
-        for name, output in self.write_back.outputs:
-            parts = tally.values.get(output)
-            if parts is None:
-                continue
-            column = np.concatenate(parts)
-            series[name] = [_number(v) for v in column.tolist()]
-        payload = {
-            "fragment": self.write_back.fragment,
-            "times": times.tolist(),
-            "series": series,
-        }
-        return NewEffect(device, WRITE_BACK_RULE, 0, "measurements", payload)
 
 
 def _raise(
@@ -176,12 +164,3 @@ def _raise(
 
 def _time(ns: int | None) -> str | None:
     return None if ns is None else format_instant_ns(ns)
-
-
-def _number(value: Any) -> float | None:
-    """A value as a measurement number (booleans as 0/1); missing and non-finite as None."""
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, int | float) and value == value and abs(value) != float("inf"):
-        return float(value)
-    return None

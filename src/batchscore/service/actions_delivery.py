@@ -31,8 +31,10 @@ from batchscore.backoff import Backoff
 from batchscore.clock import Clock
 from batchscore.domain.actions import WebhookPolicy, is_public_address
 from batchscore.errors import Invalid, NotFound
+from batchscore.execution.codec import Chunk, decode_chunk
 from batchscore.service.actions_writers import StoreWriter, apply_effect, template_fields
 from batchscore.sources.writer import PlatformWriter
+from batchscore.store import inferences as inferences_repo
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import outbox as repo
 from batchscore.store.db import Database
@@ -128,14 +130,16 @@ class ActionDelivery:
                 self._webhook(effect)
                 self._mark_delivered(effect)
             elif self.remote is not None:
-                apply_effect(self.remote, effect, self.clock.now(), None)
+                records = self._records(effect)
+                apply_effect(self.remote, effect, self.clock.now(), None, records)
                 self._mark_delivered(effect)
             else:
+                records = self._records(effect)
                 now = self.clock.now()
                 with self.db.write() as conn:
                     obj = inventory_repo.get_object(conn, effect.tenant, effect.device)
                     name = obj.name if obj is not None else None
-                    apply_effect(StoreWriter(conn, now), effect, now, name)
+                    apply_effect(StoreWriter(conn, now), effect, now, name, records)
                     if not repo.mark_delivered(conn, effect.id, self.owner, now):
                         raise _Lost
         except _Lost:
@@ -148,6 +152,22 @@ class ActionDelivery:
             self._failed(effect, _one_line(exc), final=False)
             return
         metrics.action_delivered(_kind_label(kind), "delivered")
+
+    def _records(self, effect: StoredEffect) -> Chunk | None:
+        """A write-back's records: the device's rows of the execution's stored inferences."""
+        if effect.kind != "measurements":
+            return None
+        start, end = effect.payload["rows"]
+        with self.db.read() as conn:
+            stored = inferences_repo.chunks_overlapping(conn, effect.execution_id, start, end)
+        if not stored:
+            raise Refused("The execution's inferences are gone.")
+        parts = []
+        for row_start, payload in stored:
+            chunk = decode_chunk(payload)
+            lo, hi = max(start - row_start, 0), min(end - row_start, len(chunk))
+            parts.append(chunk.slice(lo, hi))
+        return Chunk.concat(parts)
 
     def _mark_delivered(self, effect: StoredEffect) -> None:
         with self.db.write() as conn:

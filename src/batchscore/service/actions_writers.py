@@ -8,13 +8,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection
 
 from batchscore.domain.actions import render_template
 from batchscore.domain.alarms import AlarmStatus, NewAlarm, Severity
 from batchscore.domain.events import NewEvent
+from batchscore.domain.finite import json_column
 from batchscore.domain.measurements import NewMeasurement, SeriesValue, to_ns
 from batchscore.errors import Invalid
+from batchscore.execution.codec import Chunk
 from batchscore.service.documents import require_source
 from batchscore.sources.writer import PlatformWriter, RaisedAlarm
 from batchscore.store import alarms as alarms_repo
@@ -65,10 +69,14 @@ def template_fields(effect: StoredEffect, device_name: str | None) -> dict[str, 
 
 
 def apply_effect(
-    writer: PlatformWriter, effect: StoredEffect, now: datetime, device_name: str | None
+    writer: PlatformWriter,
+    effect: StoredEffect,
+    now: datetime,
+    device_name: str | None,
+    records: Chunk | None = None,
 ) -> str:
-    """Write one platform effect (alarm, clear, event, measurements); a short note of what it
-    did."""
+    """Write one platform effect (alarm, clear, event, measurements: of ``records``, the
+    device's stored inferences); a short note of what it did."""
     payload = effect.payload
     tenant = effect.tenant
     if effect.kind == "alarm":
@@ -101,26 +109,41 @@ def apply_effect(
         )
         return f"event {event_id}"
     if effect.kind == "measurements":
-        items = write_back_measurements(effect)
+        assert records is not None
+        items = write_back_measurements(effect, records)
         ids = writer.create_measurements(tenant, items)
         return f"{len(ids)} measurements"
     raise ValueError(f"not a platform effect: {effect.kind}")
 
 
-def write_back_measurements(effect: StoredEffect) -> list[NewMeasurement]:
-    """One measurement per scored record with its values (type = the fragment); records whose
-    values are all missing are left out."""
+def write_back_measurements(effect: StoredEffect, records: Chunk) -> list[NewMeasurement]:
+    """One measurement per scored record with the chosen outputs (type = the fragment; booleans
+    as 0 and 1); missing and non-finite values are left out, and records without any value."""
     fragment = effect.payload["fragment"]
-    series: dict[str, list[float | None]] = effect.payload["series"]
+    columns: list[tuple[str, list[Any]]] = []
+    for series, output in effect.payload["outputs"]:
+        column = records.columns.get(output)
+        if column is not None:
+            columns.append((series, json_column(_numbers(column))))
     items: list[NewMeasurement] = []
-    for index, time_ns in enumerate(effect.payload["times"]):
+    for index, time_ns in enumerate(records.times_ns.tolist()):
         values = tuple(
-            SeriesValue(fragment, name, value, None)
-            for name, column in series.items()
+            SeriesValue(fragment, series, value, None)
+            for series, column in columns
             if (value := column[index]) is not None
         )
-        if not values:
-            continue
-        fragments = {fragment: {v.series: {"value": v.value} for v in values}}
-        items.append(NewMeasurement(effect.device, int(time_ns), fragment, fragments, values))
+        if values:
+            fragments = {fragment: {v.series: {"value": v.value} for v in values}}
+            items.append(NewMeasurement(effect.device, time_ns, fragment, fragments, values))
     return items
+
+
+def _numbers(column: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    """A column as float64 (booleans 0/1); anything not a number becomes NaN."""
+    if column.dtype.kind in "fiub":
+        return column.astype(np.float64)
+    out = np.full(len(column), np.nan)
+    for i, value in enumerate(column.tolist()):
+        if isinstance(value, bool | int | float):
+            out[i] = float(value)
+    return out
