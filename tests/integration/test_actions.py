@@ -342,3 +342,30 @@ def test_invalid_actions_are_a_400_naming_each_problem(
     job = client.post(f"{BASE}/job", json=body, headers=admin).json()
     assert "actions" not in job
     assert "writeBack" not in job
+
+
+def test_a_stopping_delivery_gives_back_what_it_did_not_try(
+    client: TestClient,
+    admin: dict[str, str],
+    world: World,
+    services: Services,
+    clock: FakeClock,
+    receiver: WebhookReceiver,
+) -> None:
+    inputs, _ = corpus_rows()
+    post_measurements(client, admin, world.device, inputs)
+    upload_iforest(client, admin)
+    clock.set(T0 + timedelta(hours=5))
+    r = client.post(f"{BASE}/job", json=actions_body(world.group, receiver.url), headers=admin)
+    job_id = r.json()["jobId"]
+    run_execution(services, clock, job_id, 0)
+    stop = threading.Event()
+    stop.set()
+    assert services.delivery.tick(stop) > 0
+    effects = client.get(f"{BASE}/job/{job_id}/history/1/actions", headers=admin).json()
+    assert {(e["status"], e["attempts"]) for e in effects} == {("pending", 0)}
+    assert receiver.calls == []
+    deliver_all(services)  # at once, not after the lease
+    effects = client.get(f"{BASE}/job/{job_id}/history/1/actions", headers=admin).json()
+    assert {(e["status"], e["attempts"]) for e in effects} == {("delivered", 1)}
+    assert len(receiver.calls) == 1

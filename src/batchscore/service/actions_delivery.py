@@ -104,7 +104,7 @@ class ActionDelivery:
         backoff = Backoff("delivering job actions", log)
         while not stop.is_set():
             try:
-                done = self.tick()
+                done = self.tick(stop)
             except Exception as exc:
                 if stop.wait(backoff.failed(exc)):
                     return
@@ -113,12 +113,19 @@ class ActionDelivery:
             if done < self.batch and stop.wait(interval):
                 return
 
-    def tick(self) -> int:
-        """Claim and deliver one batch of due effects; how many were claimed."""
+    def tick(self, stop: threading.Event | None = None) -> int:
+        """Claim and deliver one batch of due effects; how many were claimed. Effects not yet
+        tried when ``stop`` is set or half the lease has passed are given back at once, so a
+        slow batch is never delivered a second time by another instance meanwhile."""
         now = self.clock.now()
         with self.db.write() as conn:
             effects = repo.claim(conn, self.owner, now, now + self.lease, self.batch)
-        for effect in effects:
+        deadline = now + self.lease / 2
+        for index, effect in enumerate(effects):
+            if (stop is not None and stop.is_set()) or self.clock.now() > deadline:
+                with self.db.write() as conn:
+                    repo.release(conn, [e.id for e in effects[index:]], self.owner)
+                break
             self.deliver(effect)
         return len(effects)
 

@@ -181,6 +181,20 @@ def mark_retry(
     return bool(result.rowcount)
 
 
+def release(conn: Connection, ids: Sequence[int], owner: str) -> None:
+    """Give back held effects that were not tried (their claimed attempt is not counted)."""
+    if ids:
+        conn.execute(
+            update(t)
+            .where(
+                t.c.id.in_(list(ids)),
+                t.c.lease_owner == owner,
+                t.c.status == EffectStatus.PENDING.value,
+            )
+            .values(lease_owner=None, lease_until=None, attempts=t.c.attempts - 1)
+        )
+
+
 def effects_of_execution(conn: Connection, execution_id: int) -> list[StoredEffect]:
     """An execution's effects, in device, rule and target order."""
     rows = conn.execute(
