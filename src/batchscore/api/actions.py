@@ -13,7 +13,7 @@ from batchscore.api.deps import READ, require, services
 from batchscore.api.schemas import ZEMENTIS_ERRORS
 from batchscore.domain.roles import Principal
 from batchscore.domain.timefmt import format_instant
-from batchscore.store.outbox import StoredEffect
+from batchscore.service.actions import StoredEffect
 
 router = APIRouter(prefix="/service/zementis", tags=["jobs"], responses=ZEMENTIS_ERRORS)
 

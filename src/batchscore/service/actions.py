@@ -7,6 +7,8 @@ from batchscore.store import outbox as repo
 from batchscore.store.db import Database
 from batchscore.store.outbox import StoredEffect
 
+__all__ = ["ActionService", "StoredEffect"]
+
 
 class ActionService:
     """The outbox as the API shows it, per execution."""
