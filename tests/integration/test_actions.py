@@ -23,6 +23,7 @@ from batchscore.domain.jobs import ExecutionStatus
 from batchscore.service.container import Services
 from batchscore.settings import Settings
 from tests.integration.conftest import CANONICAL, World
+from tests.integration.test_console_csrf import sign_in
 from tests.integration.test_executions import corpus_rows, post_measurements, upload_iforest
 
 BASE = "/service/zementis"
@@ -187,6 +188,11 @@ def test_outlier_rule_raises_counts_clears_and_calls_back_once(
     assert all(e["status"] == "pending" and e["attempts"] == 0 for e in effects)
     assert SECRET not in listed.text
 
+    sign_in(client)  # the console's execution page lists the effects with their status
+    html = client.get(f"/jobs/{job_id}/executions/1").text
+    assert 'id="effects"' in html
+    assert html.count("pending") >= len(effects)
+    assert SECRET not in html
     deliver_all(services)
     deliver_all(services)  # nothing left: delivering again changes nothing
     effects = client.get(f"{BASE}/job/{job_id}/history/1/actions", headers=admin).json()
