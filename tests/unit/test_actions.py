@@ -13,6 +13,7 @@ from batchscore.domain.actions import (
     Rule,
     WebhookPolicy,
     check_against_model,
+    keep_secrets,
     parse_actions,
     parse_write_back,
     render_template,
@@ -163,3 +164,15 @@ def test_signature_and_backoff() -> None:
     assert sign("k", b"{}") == f"sha256={digest}"
     assert [retry_delay(n) for n in (1, 2, 3)] == [5.0, 10.0, 20.0]
     assert retry_delay(30) == 3600.0
+
+
+def test_a_replaced_job_keeps_the_secrets_it_was_not_sent() -> None:
+    (before,), _ = parse([RULE])
+    echoed = before.public()  # what GET shows: no secret
+    (after,), _ = parse([echoed])
+    assert after.targets[1].secret == ""
+    (kept,) = keep_secrets((after,), (before,))
+    assert kept.targets[1].secret == "k"
+    moved = {**echoed, "raise": [{"webhook": {"url": "https://other.example/"}}]}
+    (elsewhere,), _ = parse([moved])
+    assert keep_secrets((elsewhere,), (before,))[0].targets[0].secret == ""

@@ -11,7 +11,7 @@ import enum
 import ipaddress
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -505,6 +505,32 @@ def _wrong_equals(value: bool | int | float | str, data_type: str) -> bool:
     if data_type in NUMERIC_TYPES:
         return isinstance(value, bool | str)
     return False
+
+
+def keep_secrets(rules: tuple[Rule, ...], before: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """``rules`` of a replaced job (PUT) with each webhook sent without a secret keeping the one
+    stored for the same rule name and URL: secrets are never echoed, so a client that sends
+    back what it read must not lose them."""
+    stored = {
+        (rule.name, target.url): target.secret
+        for rule in before
+        for target in rule.targets
+        if target.kind is TargetKind.WEBHOOK and target.secret
+    }
+    if not stored:
+        return rules
+    return tuple(
+        replace(
+            rule,
+            targets=tuple(
+                replace(target, secret=stored.get((rule.name, target.url), ""))
+                if target.kind is TargetKind.WEBHOOK and not target.secret
+                else target
+                for target in rule.targets
+            ),
+        )
+        for rule in rules
+    )
 
 
 def rules_from_stored(stored: Any) -> tuple[Rule, ...]:
