@@ -43,6 +43,7 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.received(body)
                 with receiver._lock:
                     receiver.calls.append((dict(self.headers.items()), body))
                 self.send_response(receiver.status)
@@ -56,6 +57,9 @@ class WebhookReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def received(self, body: bytes) -> None:
+        """Called with each whole request body before it is counted and answered."""
 
     def close(self) -> None:
         self.server.shutdown()

@@ -118,6 +118,9 @@ class ActionDelivery:
         tried when ``stop`` is set or half the lease has passed are given back at once, so a
         slow batch is never delivered a second time by another instance meanwhile."""
         now = self.clock.now()
+        with self.db.read() as conn:  # most ticks find nothing: no write lock for them
+            if not repo.any_due(conn, now):
+                return 0
         with self.db.write() as conn:
             effects = repo.claim(conn, self.owner, now, now + self.lease, self.batch)
         deadline = now + self.lease / 2

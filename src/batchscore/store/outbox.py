@@ -102,6 +102,16 @@ def insert_effects(
     )
 
 
+def any_due(conn: Connection, now: datetime) -> bool:
+    """Whether any pending effect is due at ``now`` (a read, before taking the write lock)."""
+    query = (
+        select(t.c.id)
+        .where(t.c.status == EffectStatus.PENDING.value, t.c.next_attempt_at <= now)
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
+
+
 def claim(
     conn: Connection, owner: str, now: datetime, until: datetime, limit: int
 ) -> list[StoredEffect]:
