@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -379,3 +380,58 @@ def test_a_stopping_delivery_gives_back_what_it_did_not_try(
     effects = client.get(f"{BASE}/job/{job_id}/history/1/actions", headers=admin).json()
     assert {(e["status"], e["attempts"]) for e in effects} == {("delivered", 1)}
     assert len(receiver.calls) == 1
+
+
+def test_the_job_form_defines_a_rule_with_a_preview_of_its_text(
+    client: TestClient, admin: dict[str, str], world: World
+) -> None:
+    upload_iforest(client, admin)
+    sign_in(client)
+    form_page = client.get(f"/jobs/new?model=IsolationForest&target={world.group}").text
+    assert 'id="rule"' in form_page
+    assert '<option value="outlier">' in form_page  # the output picker offers the model's outputs
+    assert "Preview: 12 anomalous records of Pump 7 in job vibration" in form_page
+    r = client.get("/jobs/new/rule-preview", params={"rule.text": "{count} on {bogus}"})
+    assert "unknown template field {bogus}" in r.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form_page)
+    assert token is not None
+    form = {
+        "csrf_token": token.group(1),
+        "jobName": "from-the-form",
+        "associatedModel": "IsolationForest",
+        "associatedGroupOrDeviceId": str(world.group),
+        "frequency": "periodic",
+        "cronExpression": "0 0 5 ? * *",
+        "timeZone": "UTC",
+        "dataFromPreviousNSeconds": "600",
+        **{f"map.{name}": path for name, path in CANONICAL.items()},
+        "rule.name": "wobble",
+        "rule.output": "outlier",
+        "rule.test": "equals",
+        "rule.value": "true",
+        "rule.atLeast": "2",
+        "rule.alarmType": "bs_Wobble",
+        "rule.severity": "CRITICAL",
+        "rule.text": "{count} wobbles",
+        "rule.clear": "1",
+    }
+    r = client.post("/jobs/new", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text[:2000]
+    job_id = r.headers["location"].split("/")[2].split("?")[0]
+    job = client.get(f"{BASE}/job/{job_id}", headers=admin).json()
+    assert job["actions"] == [
+        {
+            "name": "wobble",
+            "when": {"output": "outlier", "equals": True, "atLeast": 2},
+            "raise": [
+                {"alarm": {"type": "bs_Wobble", "text": "{count} wobbles", "severity": "CRITICAL"}}
+            ],
+            "clearWhenNormal": True,
+        }
+    ]
+    # a bad rule comes back as an error on the form, with the rule as typed
+    form.update({"jobName": "bad", "rule.output": "nope", "rule.text": "{count} again"})
+    r = client.post("/jobs/new", data=form, follow_redirects=False)
+    assert r.status_code == 200
+    assert "not an output of the model" in r.text
+    assert 'value="{count} again"' in r.text
