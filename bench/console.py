@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fresh_db import database
 
-from batchscore.api.app import create_app
 from batchscore.clock import FakeClock
+from batchscore.composition.app import create_app
 from batchscore.domain.jobs import ExecutionStatus
 from batchscore.domain.roles import Role
 from batchscore.execution.codec import Chunk, encode_chunk

@@ -21,9 +21,10 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fresh_db import database
 
+from batchscore.domain.filters import MeasurementFilter
 from batchscore.service.measurements import MeasurementService
 from batchscore.store.db import Database
-from batchscore.store.measurements import MeasurementFilter, insert_values
+from batchscore.store.measurements import insert_values
 from batchscore.store.series import ValueRow
 
 INDEX = "ix_measurements_tenant_id_device_id_time_ns_id"

@@ -34,8 +34,8 @@ import pyarrow.parquet as pq
 import uvicorn
 from fresh_db import database
 
-from batchscore.api.app import create_app
 from batchscore.clock import SystemClock
+from batchscore.composition.app import create_app
 from batchscore.domain.jobs import MeasurementPath
 from batchscore.domain.roles import Role
 from batchscore.passwords import configure_hashing

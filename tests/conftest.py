@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from batchscore.api.app import create_app
 from batchscore.clock import FakeClock
+from batchscore.composition.app import create_app
 from batchscore.domain.roles import Role
 from batchscore.passwords import configure_hashing
 from batchscore.service.container import Services

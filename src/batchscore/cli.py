@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from batchscore.cli_import import import_app
+from batchscore.cli_job_lifecycle import register as register_job_lifecycle
 from batchscore.cli_serve import run_scheduler, run_serve, run_worker
 from batchscore.cli_startup import open_database, startup
 from batchscore.cli_users import user_app
@@ -76,6 +77,7 @@ def worker(
 
 job_app = typer.Typer(help="Jobs.")
 app.add_typer(job_app, name="job")
+register_job_lifecycle(job_app)
 
 
 @job_app.command("run")
@@ -86,11 +88,9 @@ def job_run(
     """Fire a job now (its window rule anchored at now) and run it here, with a progress bar."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from batchscore.api.render import execution_json
-    from batchscore.domain.jobs import ExecutionStatus
     from batchscore.errors import BatchscoreError
-    from batchscore.execution.lifecycle import INTERRUPTED
     from batchscore.service.background import Background
+    from batchscore.service.job_documents import execution_json
 
     with startup("job run"):
         settings = Settings()
@@ -112,12 +112,10 @@ def job_run(
         try:
             with Progress(*columns, console=console, transient=True) as bar:
                 task = bar.add_task(f"job {started.job_id} execution {started.number}")
-                services.executor.run(started, lambda done: bar.update(task, completed=done))
+                run = services.runs.run_here(started, lambda done: bar.update(task, completed=done))
         except KeyboardInterrupt:
-            services.lifecycle.finish(started, ExecutionStatus.FAILURE, [INTERRUPTED], 0)
             console.print("[red]interrupted[/red]")
             raise typer.Exit(130) from None
-        run = services.jobs.execution(tenant, str(started.job_id), str(started.number))
     except BatchscoreError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

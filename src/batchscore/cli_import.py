@@ -15,12 +15,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from batchscore.composition.database import Database, migrated_database
 from batchscore.domain.measurements import format_time
 from batchscore.errors import BatchscoreError, Invalid
 from batchscore.service.importer import ImportProgress, ImportSummary, Layout, import_measurements
 from batchscore.settings import Settings
-from batchscore.store.db import Database
-from batchscore.store.migrate import upgrade
 
 import_app = typer.Typer(help="Bulk import of history into the embedded store.")
 console = Console(stderr=True)
@@ -49,17 +48,14 @@ def import_measurements_command(
     """Import measurements of one device, or of the devices a 'device' column names; values
     already stored are skipped, so re-importing the same rows changes nothing."""
     settings = Settings()
-    db = Database.from_url(settings.database_url)
     try:
-        upgrade(db.engine)
-        tenant = tenant or settings.default_tenant
-        summary = _run(db, tenant, device, file, layout, measurement_type)
+        with migrated_database(settings.database_url) as db:
+            tenant = tenant or settings.default_tenant
+            summary = _run(db, tenant, device, file, layout, measurement_type)
     except BatchscoreError as exc:
         for message in exc.messages:
             console.print(message, style="red", markup=False, highlight=False)
         raise typer.Exit(2 if isinstance(exc, Invalid) else 1) from None
-    finally:
-        db.dispose()
     typer.echo(summary_text(summary, device))
 
 

@@ -20,19 +20,18 @@ import sys
 import tempfile
 import threading
 from types import FrameType
-from typing import Any
 
 from rich.console import Console
 
 from batchscore import heap, metrics
 from batchscore.cli_startup import open_database, startup
 from batchscore.clock import SystemClock
+from batchscore.composition.database import startup_work
 from batchscore.errors import Invalid, StartupError
 from batchscore.logs import configure_logging
 from batchscore.service.background import Background
 from batchscore.service.container import Services
 from batchscore.settings import Settings
-from batchscore.store.migrate import startup_lock
 
 log = logging.getLogger("batchscore.process")
 console = Console(stderr=True)
@@ -76,11 +75,10 @@ def run_serve(settings: Settings, host: str | None, port: int | None) -> None:
     """`serve` (and `demo`): migrate, create the first admin (and the demo), serve."""
     import uvicorn
 
-    from batchscore.api.app import create_app
-    from batchscore.api.server_options import server_options
+    from batchscore.composition.app import create_app
     from batchscore.demo.seed import Simulator, seed_demo
+    from batchscore.server_options import server_options
     from batchscore.service.users import ensure_first_admin
-    from batchscore.web.session import load_secret
 
     signals = StopSignals().install()
     bind_host = host or settings.host
@@ -89,7 +87,7 @@ def run_serve(settings: Settings, host: str | None, port: int | None) -> None:
         configure_logging(settings.log_level, settings.log_json)
         services = Services.build(settings, open_database(settings.database_url), SystemClock())
         password = settings.admin_password.get_secret_value() if settings.admin_password else None
-        with startup_lock(services.db.engine):  # instances starting together create one admin
+        with startup_work(services.db):  # instances starting together create one admin
             try:
                 admin = ensure_first_admin(
                     services.db,
@@ -123,7 +121,7 @@ def run_serve(settings: Settings, host: str | None, port: int | None) -> None:
         if settings.api_processes > 1:
             sock.close()  # uvicorn binds the shared socket of its processes itself
             services.close()
-            _serve_processes(settings, bind_host, bind_port, load_secret)
+            _serve_processes(settings, bind_host, bind_port)
             return
         background = Background(services)
         background.start(scheduler=settings.scheduler)
@@ -149,20 +147,21 @@ def run_serve(settings: Settings, host: str | None, port: int | None) -> None:
             simulator.stop()
 
 
-def _serve_processes(settings: Settings, host: str, port: int, load_secret: Any) -> None:
+def _serve_processes(settings: Settings, host: str, port: int) -> None:
     """``BATCHSCORE_API_PROCESSES`` > 1: uvicorn's processes share the port; each builds its
-    own services (``api.process``) and reports its metrics into one shared directory."""
+    own services (``composition.worker_app``) and reports its metrics into one shared directory."""
     import uvicorn
 
-    from batchscore.api.server_options import server_options
+    from batchscore.composition.app import WORKER_APP, make_session_secret
+    from batchscore.server_options import server_options
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    load_secret(settings.var_dir)  # made once here, not raced by the processes
+    make_session_secret(settings.var_dir)  # made once here, not raced by the processes
     shared = tempfile.mkdtemp(prefix="metrics-", dir=settings.var_dir)
     os.environ[metrics.MULTIPROCESS_ENV] = shared
     try:
         uvicorn.run(
-            "batchscore.api.process:worker_app",
+            WORKER_APP,
             factory=True,
             workers=settings.api_processes,
             host=host,
@@ -207,7 +206,7 @@ class _OpsServer:
     def __init__(self, services: Services, background: Background, settings: Settings) -> None:
         import uvicorn
 
-        from batchscore.api.ops import create_ops_app
+        from batchscore.composition.app import create_ops_app
 
         assert settings.ops_port is not None
         self.sock = listen(settings.host, settings.ops_port)

@@ -17,12 +17,11 @@ from contextlib import contextmanager
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from batchscore.errors import BatchscoreError, StartupError, StoreUnavailable
-from batchscore.store.db import Database
-from batchscore.store.migrate import upgrade
+from batchscore.composition.database import open_database
+from batchscore.errors import BatchscoreError, first_line
+
+__all__ = ["EXIT_STARTUP", "describe", "open_database", "startup"]
 
 EXIT_STARTUP = 2
 
@@ -64,34 +63,3 @@ def _setting_problem(error: object) -> str:
     given = error.get("input")
     shown = f" (got {str(given)[:80]!r})" if isinstance(given, str | int | float) else ""
     return f"{name}: {message}{shown}"
-
-
-def first_line(exc: BaseException) -> str:
-    cause = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
-    return (lines[0] if lines else type(cause).__name__)[:300]
-
-
-def open_database(url: str) -> Database:
-    """Open and migrate the database at ``url``; ``StartupError`` saying which part of the
-    URL or the connection is wrong."""
-    try:
-        shown = make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        raise StartupError(
-            "BATCHSCORE_DATABASE_URL is not a database URL (expected sqlite:///path or "
-            "postgresql+psycopg://user:password@host:5432/name)."
-        ) from None
-    try:
-        db = Database.from_url(url)
-    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
-        raise StartupError(
-            f"BATCHSCORE_DATABASE_URL {shown} cannot be opened: {first_line(exc)} (supported: "
-            "sqlite:///path and postgresql+psycopg://...)."
-        ) from None
-    try:
-        upgrade(db.engine)
-    except (DBAPIError, StoreUnavailable, OSError) as exc:
-        db.dispose()
-        raise StartupError(f"cannot use the database at {shown}: {first_line(exc)}") from None
-    return db

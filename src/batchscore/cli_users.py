@@ -16,12 +16,11 @@ import typer
 from rich.console import Console
 
 from batchscore.clock import SystemClock
+from batchscore.composition.database import Database, migrated_database
 from batchscore.domain.roles import parse_role
 from batchscore.errors import BatchscoreError, Invalid
 from batchscore.service import users
 from batchscore.settings import Settings
-from batchscore.store.db import Database
-from batchscore.store.migrate import upgrade
 
 user_app = typer.Typer(help="User administration.")
 console = Console(stderr=True)
@@ -45,12 +44,8 @@ def _reported() -> Iterator[None]:
 
 @contextmanager
 def _database(settings: Settings) -> Iterator[Database]:
-    db = Database.from_url(settings.database_url)
-    try:
-        upgrade(db.engine)
+    with migrated_database(settings.database_url) as db:
         yield db
-    finally:
-        db.dispose()
 
 
 def _password(env_name: str) -> str:

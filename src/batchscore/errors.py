@@ -60,6 +60,10 @@ class Conflict(BatchscoreError):
     """The resource already exists."""
 
 
+class AlreadyExists(Conflict):
+    """Something with the same key already exists (the store's unique constraints say so)."""
+
+
 class PayloadTooLarge(BatchscoreError):
     """The request body is too large."""
 
@@ -106,3 +110,11 @@ class MalformedRequest(Invalid):
 
 class StartupError(BatchscoreError):
     """The service cannot start."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of what ``exc`` says (of the driver's own error when a database driver
+    error is wrapped), at most 300 characters: for one-line startup messages."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return (lines[0] if lines else type(cause).__name__)[:300]

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="Jobs are claimed this far ahead and handed off on their instant, so a "
         "large batch is written before it is due.",
     )
+    backfill_concurrency: int = Field(
+        default=1,
+        gt=0,
+        le=64,
+        description="Executions of one job's backfill that run at once (design §2.8).",
+    )
     misfire_threshold_s: int = Field(
         default=60, ge=0, description="A fire later than this many seconds is a misfire."
     )

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
-from batchscore.api.app import create_app
 from batchscore.clock import FakeClock
+from batchscore.composition.app import create_app
 from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.store.db import Database

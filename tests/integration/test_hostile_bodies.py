@@ -27,9 +27,9 @@ import requests
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from batchscore.api.app import create_app
 from batchscore.api.drain import DRAIN_BYTES
-from batchscore.api.server_options import server_options
+from batchscore.composition.app import create_app
+from batchscore.server_options import server_options
 from batchscore.service.container import Services
 from batchscore.settings import Settings
 from batchscore.testing import basic_auth, regression_pmml

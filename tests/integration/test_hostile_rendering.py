@@ -239,7 +239,7 @@ def public(tmp_path: Path) -> Settings:
 def test_links_come_from_the_public_url(
     db: Any, clock: FakeClock, public: Settings, admin: dict[str, str]
 ) -> None:
-    from batchscore.api.app import create_app
+    from batchscore.composition.app import create_app
 
     services = Services.build(public, db, clock)
     try:

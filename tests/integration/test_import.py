@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from batchscore.cli import app
+from batchscore.domain.filters import MeasurementFilter
 from batchscore.domain.jobs import MeasurementPath
 from batchscore.domain.measurements import to_ns
 from batchscore.errors import Invalid, NotFound
@@ -25,7 +26,6 @@ from batchscore.service.container import Services
 from batchscore.service.importer import ImportProgress, Layout, import_measurements
 from batchscore.sources.embedded import EmbeddedSource
 from batchscore.store.db import Database
-from batchscore.store.measurements import MeasurementFilter
 
 TENANT = "t1"
 T0 = datetime(2026, 1, 14, tzinfo=UTC)

@@ -116,11 +116,48 @@ def test_0007_upgrades_a_database_with_data(empty_url: str) -> None:
     db.dispose()
 
 
-def test_0009_adds_actions_to_existing_jobs_and_downgrades(empty_url: str) -> None:
-    """From 0007: a stored job gains no actions (NULL, so it renders as before), the outbox
-    takes effects, and the downgrade removes both again."""
+def test_0008_upgrades_a_database_with_jobs_and_executions(empty_url: str) -> None:
+    """From 0007: jobs are unpaused (``paused`` null, so absent from their JSON) at version 0,
+    and executions before 0008 have no recorded definition."""
     db = Database.from_url(empty_url)
     upgrade(db.engine, "0007")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with db.write() as conn:
+        conn.execute(text("INSERT INTO tenants (id, created_at) VALUES ('t', :at)"), {"at": at})
+        conn.execute(
+            text(
+                "INSERT INTO jobs (tenant_id, name, description, created_at, model_name, target_id,"
+                " mappings, mappings_sent, schedule, execution_count) VALUES ('t', 'j', '', :at,"
+                " 'm', 1, '{}', '{}', '{\"frequency\": \"once\"}', 1)"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO executions (job_id, tenant_id, number, scheduled_at, is_group, status,"
+                " messages, started_at, record_count) VALUES (1, 't', 1, :at, false, 'Success',"
+                " '[]', :at, 0)"
+            ),
+            {"at": at},
+        )
+    upgrade(db.engine)
+    with db.read() as conn:
+        job = conn.execute(text("SELECT version, paused, resume_fire_at FROM jobs")).one()
+        run = conn.execute(
+            text("SELECT model_name, model_sha256, model_mappings, backfill_id FROM executions")
+        ).one()
+        backfills = conn.execute(text("SELECT count(*) FROM backfills")).scalar_one()
+    assert tuple(job) == (0, None, None)
+    assert tuple(run) == (None, None, None, None)
+    assert backfills == 0
+    db.dispose()
+
+
+def test_0009_adds_actions_to_existing_jobs_and_downgrades(empty_url: str) -> None:
+    """From 0008: a stored job gains no actions (NULL, so it renders as before), the outbox
+    takes effects, and the downgrade removes both again."""
+    db = Database.from_url(empty_url)
+    upgrade(db.engine, "0008_job_lifecycle")
     at = datetime(2026, 1, 1, tzinfo=UTC)
     with db.write() as conn:
         conn.execute(text("INSERT INTO tenants (id, created_at) VALUES ('t', :at)"), {"at": at})
@@ -153,7 +190,7 @@ def test_0009_adds_actions_to_existing_jobs_and_downgrades(empty_url: str) -> No
         )
     assert job is not None
     assert (job.actions, job.write_back) == ((), None)
-    command.downgrade(alembic_config(db.engine), "0007")
+    command.downgrade(alembic_config(db.engine), "0008_job_lifecycle")
     with db.read() as conn:
         tables = {
             r[0]
@@ -167,5 +204,5 @@ def test_0009_adds_actions_to_existing_jobs_and_downgrades(empty_url: str) -> No
         }
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert "action_effects" not in tables
-    assert version == "0007"
+    assert version == "0008_job_lifecycle"
     db.dispose()

@@ -15,8 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from batchscore.api.app import create_app
 from batchscore.clock import FakeClock
+from batchscore.composition.app import create_app
 from batchscore.domain.jobs import ExecutionStatus
 from batchscore.errors import StoreUnavailable
 from batchscore.execution.lifecycle import ClaimedExecution

@@ -16,9 +16,9 @@ from batchscore.api.paging import Paging, paging, streamed_envelope
 from batchscore.api.params import instant, instant_ns, source_below, strict_query, text_list
 from batchscore.api.schemas import AuthErrorBody
 from batchscore.domain.alarms import AlarmStatus, Severity
+from batchscore.domain.filters import AlarmFilter
 from batchscore.domain.roles import Principal, Role
 from batchscore.errors import Invalid
-from batchscore.store.alarms import AlarmFilter
 
 router = APIRouter(
     prefix="/alarm",

@@ -1,4 +1,7 @@
-"""The FastAPI application factory."""
+"""The API as a FastAPI application: routers, error handlers, middleware, OpenAPI document.
+
+The console is mounted beside it by the composition root (``batchscore.composition``).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from batchscore import __version__, web
+from batchscore import __version__
 from batchscore.api import (
     actions,
     alarms,
     events,
     health,
     inventory,
+    job_lifecycle,
     jobs,
     measurements,
     metrics,
@@ -29,12 +33,12 @@ from batchscore.api.drain import BodyDrainMiddleware
 from batchscore.api.errors import install_error_handlers
 from batchscore.api.fresh_responses import FreshResponses
 from batchscore.api.inference_pages import InferencePages
-from batchscore.api.job_documents import JobDocuments
 from batchscore.api.middleware import CumulocityPathMiddleware, RequestIdMiddleware
-from batchscore.api.schemas import JobIn
+from batchscore.api.schemas import BackfillIn, JobIn
 from batchscore.domain.roles import Principal
 from batchscore.service.background import Background
 from batchscore.service.container import Services
+from batchscore.service.job_documents import JobDocuments
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -44,10 +48,10 @@ Machine Learning Engine (Zementis). Authenticate with HTTP Basic: `tenant/user:p
 `user:password`."""
 
 
-def create_app(
+def create_api(
     svc: Services, lifespan: Lifespan | None = None, background: Background | None = None
 ) -> FastAPI:
-    """Build the ASGI app around already-wired services; ``background`` (the process's
+    """Build the API's ASGI app around already-wired services; ``background`` (the process's
     scheduler loop, if it runs one) is what ``/health/ready`` reports on."""
     app = FastAPI(
         lifespan=lifespan,
@@ -67,11 +71,8 @@ def create_app(
     app.add_middleware(CumulocityPathMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyDrainMiddleware)  # outermost: it sees every answer, the 500s too
-    routers = (
-        *(health, metrics, jobs, actions, models, schedule),
-        *(inventory, measurements, alarms, events),
-    )
-    for module in (*routers, web):
+    routers = (health, metrics, jobs, job_lifecycle, actions, models, schedule, inventory)
+    for module in (*routers, measurements, alarms, events):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:
@@ -86,6 +87,7 @@ def create_app(
             extra = JobIn.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(extra.pop("$defs", {}))
             components["JobIn"] = extra
+            components["BackfillIn"] = BackfillIn.model_json_schema(by_alias=True)
             schema["components"]["securitySchemes"] = {"basic": {"type": "http", "scheme": "basic"}}
             schema["security"] = [{"basic": []}]
             app.openapi_schema = schema

@@ -13,12 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from batchscore.domain.documents import non_finite_path
 from batchscore.domain.roles import Principal, Role
 from batchscore.errors import Forbidden, Invalid, MalformedRequest, PayloadTooLarge
-from batchscore.service.container import Services
+from batchscore.http.requests import services
 
-
-def services(request: Request) -> Services:
-    svc: Services = request.app.state.services
-    return svc
+__all__ = ["ADMIN", "READ", "read_body", "read_json", "require", "services"]
 
 
 def require(role: Role) -> Any:

@@ -17,18 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from batchscore.errors import (
     BatchscoreError,
-    Conflict,
     Forbidden,
     Invalid,
     MalformedRequest,
     NotFound,
-    PayloadTooLarge,
     RateLimited,
-    SourceError,
-    StorageFull,
-    StoreUnavailable,
     Unauthorized,
 )
+from batchscore.http.status import status_of
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +35,6 @@ CUMULOCITY_PREFIXES = {
     "/alarm": "alarm",
     "/event": "event",
 }
-
-STATUS: list[tuple[type[BatchscoreError], int]] = [
-    (Unauthorized, 401),
-    (Forbidden, 403),
-    (RateLimited, 429),
-    (NotFound, 404),
-    (Conflict, 409),
-    (PayloadTooLarge, 413),
-    (MalformedRequest, 400),
-    (Invalid, 400),
-    (StorageFull, 507),
-    (StoreUnavailable, 503),
-    (SourceError, 502),
-]
-
-
-def status_of(exc: BatchscoreError) -> int:
-    for kind, status in STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 500
 
 
 def cumulocity_area(path: str) -> str | None:

@@ -14,9 +14,9 @@ from batchscore.api.inventory import base_url
 from batchscore.api.paging import Paging, paging, streamed_envelope
 from batchscore.api.params import instant, instant_ns, source_below, strict_query
 from batchscore.api.schemas import AuthErrorBody
+from batchscore.domain.filters import EventFilter
 from batchscore.domain.roles import Principal, Role
 from batchscore.errors import Invalid
-from batchscore.store.events import EventFilter
 
 router = APIRouter(
     prefix="/event",

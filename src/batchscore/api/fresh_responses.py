@@ -18,11 +18,11 @@ the list of 1,000 jobs is 627 kB as JSON and 15 kB compressed.
 from __future__ import annotations
 
 import gzip
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import anyio
+from cachetools import LRUCache
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -65,9 +65,8 @@ class FreshResponses:
     def __init__(self, stamp: Callable[[], int | None], budget_bytes: int = BUDGET_BYTES) -> None:
         self._stamp = stamp
         self._budget = budget_bytes
-        self._size = 0
         self._at: int | None = None  # the stamp every kept body was rendered at
-        self._bodies: OrderedDict[Hashable, Body] = OrderedDict()
+        self._bodies: LRUCache[Hashable, Body] = LRUCache(budget_bytes, getsizeof=_size_of)
         self._flights: dict[Hashable, _Flight] = {}
 
     async def body(
@@ -89,7 +88,6 @@ class FreshResponses:
         if stamp == self._at:
             hit = self._bodies.get(key)
             if hit is not None:
-                self._bodies.move_to_end(key)
                 return hit
         flight = self._flights.get(key)
         if flight is not None and flight.stamp == stamp:
@@ -112,22 +110,19 @@ class FreshResponses:
             if self._at is not None and stamp < self._at:
                 return  # rendered before a newer body was kept: already stale
             self._bodies.clear()
-            self._size = 0
             self._at = stamp
         if body.size > self._budget // 16:
             return
-        old = self._bodies.pop(key, None)
-        if old is not None:
-            self._size -= old.size
-        self._bodies[key] = body
-        self._size += body.size
-        while self._size > self._budget:
-            _, dropped = self._bodies.popitem(last=False)
-            self._size -= dropped.size
+        self._bodies.pop(key, None)
+        self._bodies[key] = body  # the least recently used go first beyond the budget
 
     @property
     def size_bytes(self) -> int:
-        return self._size
+        return int(self._bodies.currsize)
+
+
+def _size_of(body: Body) -> int:
+    return body.size
 
 
 async def fresh_json(request: Request, tenant: str, render: Callable[[], bytes]) -> Response:

@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from batchscore import __version__
 from batchscore.api.deps import services
@@ -21,12 +20,7 @@ router = APIRouter(tags=["health"])
 
 
 def _database_up(request: Request) -> bool:
-    try:
-        with services(request).db.read() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:  # any failure to reach the database means "not ready"
-        return False
-    return True
+    return services(request).db.reachable()
 
 
 @router.get("/health", summary="Liveness: the service and its database (no auth)")

@@ -10,9 +10,10 @@ notices a deleted job.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+
+from cachetools import LRUCache
 
 from batchscore.domain.jobs import Execution
 
@@ -25,8 +26,7 @@ PageKey = tuple[int, datetime | None, int, bool]
 class InferencePages:
     def __init__(self, budget_bytes: int = BUDGET_BYTES) -> None:
         self._budget = budget_bytes
-        self._size = 0
-        self._pages: OrderedDict[PageKey, bytes] = OrderedDict()
+        self._pages: LRUCache[PageKey, bytes] = LRUCache(maxsize=budget_bytes, getsizeof=len)
         self._lock = threading.Lock()
 
     def get(
@@ -39,20 +39,15 @@ class InferencePages:
         with self._lock:
             hit = self._pages.get(key)
             if hit is not None:
-                self._pages.move_to_end(key)
                 return hit
         body = render()
         if len(body) > self._budget // 16:
             return body
         with self._lock:
             if key not in self._pages:
-                self._pages[key] = body
-                self._size += len(body)
-                while self._size > self._budget:
-                    _, dropped = self._pages.popitem(last=False)
-                    self._size -= len(dropped)
+                self._pages[key] = body  # the least recently used go first beyond the budget
         return body
 
     @property
     def size_bytes(self) -> int:
-        return self._size
+        return int(self._pages.currsize)

@@ -11,11 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from batchscore.api.deps import ADMIN, READ, read_json, require, services
 from batchscore.api.fresh_responses import fresh_json
 from batchscore.api.inference_pages import InferencePages
-from batchscore.api.job_documents import JobDocuments
 from batchscore.api.paging import MAX_CURRENT_PAGE
 from batchscore.api.render import (
     duration_text,
     encode,
+    execution_detail_json,
     execution_json,
     inference_entry,
     job_json,
@@ -31,6 +31,7 @@ from batchscore.api.schemas import (
 )
 from batchscore.domain.roles import Principal
 from batchscore.service.inference_csv import csv_lines
+from batchscore.service.job_documents import JobDocuments
 
 router = APIRouter(prefix="/service/zementis", tags=["jobs"], responses=ZEMENTIS_ERRORS)
 
@@ -70,18 +71,19 @@ async def get_job(jobId: str, request: Request, principal: Principal = require(R
 async def job_status(
     jobId: str, request: Request, principal: Principal = require(READ)
 ) -> Response:
-    jobs = services(request).jobs
+    svc = services(request)
 
     def render() -> bytes:
-        job = jobs.get(principal.tenant, jobId)
+        job = svc.jobs.get(principal.tenant, jobId)
         if job.last_status is None:
-            return encode({"jobExecutionStatus": "Pending", "jobExecutionDuration": ""})
-        return encode(
-            {
+            out = {"jobExecutionStatus": "Pending", "jobExecutionDuration": ""}
+        else:
+            out = {
                 "jobExecutionStatus": job.last_status.value,
                 "jobExecutionDuration": duration_text(job),
             }
-        )
+        backfill = svc.job_lifecycle.backfill_progress(principal.tenant, job.id)
+        return encode(out if backfill is None else {**out, "backfill": backfill.as_json()})
 
     return await fresh_json(request, principal.tenant, render)
 
@@ -121,7 +123,7 @@ async def job_execution(
 
     def render() -> bytes:
         run = jobs.execution(principal.tenant, jobId, executionId)
-        return encode(execution_json(run.job_id, run))
+        return encode(execution_detail_json(run.job_id, run))
 
     return await fresh_json(request, principal.tenant, render)
 

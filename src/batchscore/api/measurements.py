@@ -20,11 +20,11 @@ from batchscore.api.paging import Paging, paging, streamed_envelope
 from batchscore.api.params import id_param, instant_ns, strict_query
 from batchscore.api.schemas import AuthErrorBody
 from batchscore.domain.documents import valid_name
+from batchscore.domain.filters import MeasurementFilter
 from batchscore.domain.measurements import format_time
 from batchscore.domain.roles import Principal, Role
 from batchscore.errors import Invalid
 from batchscore.service.measurement_series import Aggregation, parse_series_names
-from batchscore.store.measurements import MeasurementFilter
 
 router = APIRouter(
     prefix="/measurement",

@@ -1,67 +1,36 @@
-"""Domain values to the exact JSON of the Zementis and Cumulocity APIs."""
+"""Domain values to the exact JSON of the Zementis and Cumulocity APIs (the JSON of jobs and
+executions lives in ``service/job_documents.py``: the CLI prints it too)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy.typing as npt
 
 from batchscore.domain.finite import json_column
-from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job
 from batchscore.domain.models import StoredModel
-from batchscore.domain.timefmt import format_instant, format_instant_ns, format_millis_z
+from batchscore.domain.timefmt import format_instant_ns, format_millis_z
 from batchscore.execution.codec import Chunk
 from batchscore.service.apply import Scored
+from batchscore.service.job_documents import (
+    duration_text,
+    encode,
+    execution_detail_json,
+    execution_json,
+    job_json,
+)
 
-
-def encode(content: Any) -> bytes:
-    """JSON exactly as :class:`fastapi.responses.JSONResponse` renders it, for bodies that are
-    kept and served again as bytes."""
-    return json.dumps(
-        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-    ).encode("utf-8")
-
-
-def job_json(job: Job) -> dict[str, Any]:
-    schedule = {key: job.schedule.get(key) for key in SCHEDULE_FIELDS}
-    schedule.update({k: job.schedule[k] for k in EXTRA_SCHEDULE_FIELDS if k in job.schedule})
-    out: dict[str, Any] = {
-        "jobId": job.id,
-        "jobName": job.name,
-        "jobDescription": job.description,
-        "jobCreationDate": format_millis_z(job.created_at),
-        "associatedModel": job.model_name,
-        "associatedGroupOrDeviceId": job.target_id,
-        "modelToDeviceMappings": job.mappings_sent,
-        "jobSchedule": schedule,
-    }
-    if job.actions:  # additive: absent for jobs without, secrets never echoed
-        out["actions"] = [rule.public() for rule in job.actions]
-    if job.write_back is not None:
-        out["writeBack"] = job.write_back.public()
-    if job.last_status is not None:
-        out["jobStatus"] = job.last_status.value
-        out["lastExecutionDuration"] = duration_text(job)
-    return out
-
-
-def duration_text(job: Job) -> str:
-    """The last finished execution's duration in milliseconds, as the API's string."""
-    return str(job.last_duration_ms) if job.last_duration_ms is not None else ""
-
-
-def execution_json(job_id: int, run: Execution) -> dict[str, Any]:
-    return {
-        "jobId": job_id,
-        "jobExecutionNumber": run.number,
-        "isExecutionForDeviceGroup": run.is_group,
-        "jobExecutionStartTime": format_instant(run.started_at) if run.started_at else None,
-        "jobExecutionEndTime": format_instant(run.ended_at) if run.ended_at else None,
-        "jobExecutionDuration": str(run.duration_ms) if run.duration_ms is not None else "",
-        "jobExecutionStatus": run.status.value,
-        "jobExecutionStatusMessage": list(run.messages),
-    }
+__all__ = [
+    "apply_json",
+    "duration_text",
+    "encode",
+    "execution_detail_json",
+    "execution_json",
+    "inference_entry",
+    "job_json",
+    "json_values",
+    "model_json",
+]
 
 
 def model_json(model: StoredModel) -> dict[str, Any]:

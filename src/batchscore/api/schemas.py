@@ -78,6 +78,7 @@ class JobOut(BaseModel):
     lastExecutionDuration: str | None = None
     actions: list[dict[str, Any]] | None = None
     writeBack: dict[str, Any] | None = None
+    paused: bool | None = Field(None, description="Absent until the job was paused once.")
 
 
 class ExecutionOut(BaseModel):
@@ -89,11 +90,40 @@ class ExecutionOut(BaseModel):
     jobExecutionDuration: str
     jobExecutionStatus: Literal["Running", "Success", "Warning", "Failure"]
     jobExecutionStatusMessage: list[str]
+    associatedModel: str | None = Field(
+        None,
+        description="The model the execution ran with (one execution only; absent "
+        "for executions before job editing existed).",
+    )
+    modelSha256: str | None = None
+    modelToDeviceMappings: dict[str, str] | None = None
+
+
+class BackfillStatusOut(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    instants: int
+    finished: int
+    running: int
+    skipped: int
+    state: Literal["running", "done", "cancelling", "cancelled"]
 
 
 class JobStatusOut(BaseModel):
     jobExecutionStatus: str
     jobExecutionDuration: str
+    backfill: BackfillStatusOut | None = Field(None, description="The job's latest backfill.")
+
+
+class BackfillIn(BaseModel):
+    from_: str = Field(alias="from", description="ISO-8601 instant with offset.")
+    to: str = Field(description="ISO-8601 instant with offset, not in the future.")
+
+
+class BackfillOut(BaseModel):
+    instants: int
+    from_: str = Field(alias="from")
+    to: str
 
 
 class DeviceInferences(BaseModel):

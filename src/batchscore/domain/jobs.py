@@ -97,6 +97,37 @@ class Job:
     last_duration_ms: int | None
     actions: tuple[Rule, ...] = ()
     write_back: WriteBack | None = None
+    paused: bool | None = None  # None until paused once (design §2.8)
+    version: int = 0  # bumped by every edit, pause and resume
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionDefinition:
+    """What an execution ran with: the model's name and sha256 and the canonical mappings."""
+
+    model_name: str
+    model_sha256: str
+    mappings: dict[str, str]
+
+
+BACKFILL_NOTE = "Backfill of {instant}."
+"""The first message of an execution a backfill created."""
+
+
+CATCH_UP_NOTE = (
+    "Fire times from {first} until {latest} were missed while the job was paused; "
+    "fired once for the latest on resume."
+)
+"""The message of the one catch-up execution of a resumed job (``fireOnceNow``)."""
+
+
+def is_catch_up_note(message: str) -> bool:
+    return message.endswith(CATCH_UP_NOTE[CATCH_UP_NOTE.index(" were missed") :])
+
+
+def is_backfill_note(message: str) -> bool:
+    """Whether ``message`` is the note a backfill puts first (not a cause for a Warning)."""
+    return message.startswith("Backfill of ") and message.endswith(".")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +147,8 @@ class Execution:
     record_count: int = 0
     window_from: datetime | None = None  # the scored window [from, to)
     window_to: datetime | None = None
+    definition: ExecutionDefinition | None = None  # None before 0008 or when none was resolved
+    backfill_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,3 +169,8 @@ class MeasurementPath:
 
     def __str__(self) -> str:
         return f"{self.fragment}.{self.series}.value"
+
+
+JobStamp = tuple[Any, str | None, int | None]
+"""What can change in a job's public form: its creation time (ids can be reused on SQLite) with
+its version (edits, pause, resume), last status and last duration."""

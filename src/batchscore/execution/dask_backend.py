@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from uuid import uuid4
 
+from cachetools import LRUCache
 from distributed import Client, Future, KilledWorker
 from distributed.comm.core import CommClosedError
 
@@ -245,8 +245,19 @@ class DaskRunner:
 # kept across tasks and executions.
 
 _MODELS = ModelCache()
-_DATABASES: OrderedDict[str, Database] = OrderedDict()
+
+
+class _OpenDatabases(LRUCache[str, Database]):
+    """The databases a worker keeps open; one pushed out is disposed of."""
+
+    def popitem(self) -> tuple[str, Database]:
+        url, db = super().popitem()
+        db.dispose()
+        return url, db
+
+
 _DATABASES_KEPT = 4
+_DATABASES = _OpenDatabases(maxsize=_DATABASES_KEPT)
 _DATABASES_LOCK = threading.Lock()
 
 
@@ -280,9 +291,6 @@ def _database(url: str) -> Database:
         db = _DATABASES.get(url)
         if db is None:
             db = _DATABASES[url] = Database.from_url(url)
-            while len(_DATABASES) > _DATABASES_KEPT:
-                _DATABASES.popitem(last=False)[1].dispose()
-        _DATABASES.move_to_end(url)
         return db
 
 

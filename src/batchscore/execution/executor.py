@@ -25,7 +25,13 @@ from datetime import datetime, timedelta
 from batchscore import metrics
 from batchscore.backoff import Backoff
 from batchscore.clock import Clock
-from batchscore.domain.jobs import ExecutionStatus, Job, MeasurementPath
+from batchscore.domain.jobs import (
+    ExecutionDefinition,
+    ExecutionStatus,
+    Job,
+    MeasurementPath,
+    is_backfill_note,
+)
 from batchscore.errors import ModelError, NotFound, SourceError, StorageFull, StoreUnavailable
 from batchscore.execution.effects import EffectTally
 from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
@@ -75,6 +81,7 @@ class Outcome:
     records: int = 0
     score_s: float = 0.0
     effects: list[EffectRow] = field(default_factory=list)
+    definition: ExecutionDefinition | None = None
 
     def fail(self, message: str) -> Outcome:
         self.status = ExecutionStatus.FAILURE
@@ -297,7 +304,7 @@ class JobExecutor:
         ran = time.monotonic() - began
         finished = self.lifecycle.finish(
             execution, outcome.status, outcome.messages, outcome.records,
-            ran_s=ran, give_up=self._cancel,
+            ran_s=ran, give_up=self._cancel, definition=outcome.definition,
             effects=outcome.effects if outcome.status is not ExecutionStatus.FAILURE else (),
         )  # fmt: skip
         if not finished:
@@ -326,8 +333,9 @@ class JobExecutor:
 
     def _run(self, execution: ClaimedExecution, progress: Callable[[int], None] | None) -> Outcome:
         outcome = Outcome(messages=list(execution.messages))
-        if execution.messages:  # a late (misfired) fire is worth a Warning
-            outcome.status = ExecutionStatus.WARNING
+        if any(not is_backfill_note(m) for m in execution.messages):
+            outcome.status = ExecutionStatus.WARNING  # a late (misfired) fire
+
         with self.db.read() as conn:
             job = jobs_repo.get_job(conn, execution.tenant, execution.job_id)
         if job is None:
@@ -336,6 +344,8 @@ class JobExecutor:
             model = resolve_model(self.db, job.tenant, job.model_name)
         except ModelError as exc:
             return outcome.fail(" ".join(exc.messages))
+        # The definition it runs with (an edit meanwhile changes the next executions only).
+        outcome.definition = ExecutionDefinition(model.name, model.sha256, dict(job.mappings))
         try:
             devices = self.source.devices_below(job.tenant, job.target_id)
         except NotFound:

@@ -30,13 +30,14 @@ from sqlalchemy import Connection
 from batchscore import metrics
 from batchscore.backoff import Backoff
 from batchscore.clock import Clock
-from batchscore.domain.jobs import ExecutionStatus, Job
+from batchscore.domain.jobs import ExecutionDefinition, ExecutionStatus, Job, is_backfill_note
 from batchscore.domain.timefmt import format_instant
 from batchscore.errors import Conflict
 from batchscore.store import executions as repo
 from batchscore.store import inferences as inferences_repo
 from batchscore.store import instances as instances_repo
 from batchscore.store import inventory as inventory_repo
+from batchscore.store import job_lifecycle as lifecycle_repo
 from batchscore.store import leases
 from batchscore.store import outbox as outbox_repo
 from batchscore.store.db import Database
@@ -211,11 +212,18 @@ class Lifecycle:
                     exclude=[e.id for e in pending],
                     scheduled_by=now,
                 )
+                held = lifecycle_repo.held_among(conn, [e.id for e in pending], self.owner)
         except Exception as exc:
             return HandOff((), 0, tuple(pending), exc)
+        # A claim dropped meanwhile (its job edited, paused or deleted) or taken over is not
+        # this instance's to run, nor to count as the job's running execution.
+        pending = [e for e in pending if e.id in held]
         handed: list[ClaimedExecution] = []
         skipped = 0
         for index, execution in enumerate(pending):
+            if execution.messages[:1] and is_backfill_note(execution.messages[0]):
+                handed.append(execution)  # a backfill (taken over) runs beside the schedule
+                continue
             if execution.job_id not in busy:
                 busy.add(execution.job_id)
                 handed.append(execution)
@@ -286,6 +294,7 @@ class Lifecycle:
         *,
         ran_s: float | None = None,
         give_up: threading.Event | None = None,
+        definition: ExecutionDefinition | None = None,
         effects: Sequence[outbox_repo.EffectRow] = (),
     ) -> bool:
         """Finish a held execution (that ran ``ran_s`` seconds), retrying with backoff while
@@ -299,8 +308,9 @@ class Lifecycle:
                 with self.db.write() as conn:
                     ended = self.clock.now()
                     done = repo.finish_execution(
-                        conn, execution.id, status, messages, ended, records, owner=self.owner
-                    )
+                        conn, execution.id, status, messages, ended, records,
+                        owner=self.owner, definition=definition,
+                    )  # fmt: skip
                     if done and effects:
                         outbox_repo.insert_effects(
                             conn, execution.id, execution.tenant, effects, ended

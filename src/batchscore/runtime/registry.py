@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
+
+from cachetools import LRUCache
 
 from batchscore.errors import ModelError
 from batchscore.runtime.engine import CompiledModel, ModelEngine
@@ -24,7 +25,7 @@ class ModelCache:
     def __init__(self, capacity: int = 32, pool: ScoringPool | None = None) -> None:
         self.capacity = capacity
         self.pool = pool
-        self._items: OrderedDict[tuple[str, str], CompiledModel] = OrderedDict()
+        self._items: LRUCache[tuple[str, str], CompiledModel] = LRUCache(maxsize=capacity)
         self._lock = threading.Lock()
 
     def get(
@@ -32,15 +33,13 @@ class ModelCache:
     ) -> CompiledModel:
         key = (tenant, sha256)
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
+            hit = self._items.get(key)
+            if hit is not None:
+                return hit
         engine = ENGINES.get(kind)
         if engine is None:
             raise ModelError(f"No engine for models of kind '{kind}'.")
         compiled = parallel(engine.load(load_bytes()), self.pool)
         with self._lock:
             self._items[key] = compiled
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
         return compiled

@@ -72,3 +72,20 @@ def window_for(schedule: JobSchedule, instant: datetime) -> tuple[datetime, date
         return schedule.data_from, schedule.data_to
     assert schedule.window_seconds is not None
     return instant - timedelta(seconds=schedule.window_seconds), instant
+
+
+def resume_fire_at(
+    schedule: JobSchedule, due: datetime | None, now: datetime, threshold: timedelta
+) -> datetime | None:
+    """The ``next_fire_at`` of a paused job resumed at ``now``; ``due`` is the first instant it
+    did not fire. Instants missed while paused follow the misfire policy (design §2.8):
+    ``fireOnceNow`` makes the latest of them due (one catch-up, fired through ``plan_fire``,
+    which notes its lateness), ``doNothing`` waits for the next instant after now."""
+    if due is None or due > now:
+        return due
+    do_nothing = schedule.misfire_policy is MisfirePolicy.DO_NOTHING
+    if schedule.frequency is Frequency.ONCE:
+        return None if do_nothing and now - due > threshold else due
+    if do_nothing:
+        return next_periodic_fire(schedule, now)
+    return latest_instant_at_or_before(schedule, due, now)

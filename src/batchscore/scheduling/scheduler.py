@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from batchscore import metrics
 from batchscore.backoff import Backoff
 from batchscore.clock import Clock
-from batchscore.domain.jobs import JobSchedule
+from batchscore.domain.jobs import JobSchedule, is_catch_up_note
 from batchscore.domain.timefmt import format_instant
 from batchscore.execution.lifecycle import (
     ClaimedExecution,
@@ -29,6 +29,7 @@ from batchscore.execution.lifecycle import (
     HasRoom,
     Lifecycle,
 )
+from batchscore.scheduling.backfill import BackfillDriver
 from batchscore.scheduling.fires import FirePlan, plan_fire, window_for
 from batchscore.scheduling.schedules import schedule_from_stored
 from batchscore.store import executions as repo
@@ -64,6 +65,7 @@ class Scheduler:
         batch_size: int = 1000,
         retention: timedelta | None = None,
         lookahead: timedelta = timedelta(0),
+        backfill_concurrency: int = 1,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -78,6 +80,7 @@ class Scheduler:
         self.batch_size = batch_size
         self.retention = retention
         self.lookahead = lookahead
+        self.backfills = BackfillDriver(db, clock, lifecycle, handoff, backfill_concurrency)
         self._last_prune: datetime | None = None
         # Executions created ahead of their instant (or taken over), handed off when it comes.
         self._pending: list[tuple[datetime, int, ClaimedExecution]] = []
@@ -105,6 +108,7 @@ class Scheduler:
             skipped += batch_skipped
             if batch_claimed < limit or limit <= 0:
                 break
+        started += self.backfills.tick(now)
         self.last_tick = time.monotonic()
         metrics.LAST_TICK.set(time.time())
         return TickResult(
@@ -115,8 +119,8 @@ class Scheduler:
         """A claim taken over later than the misfire threshold (its instance stopped, nobody
         ran it for a while) runs with a note saying so, which makes it a Warning."""
         late = now - execution.scheduled_at
-        if late <= self.misfire_threshold:
-            return execution
+        if late <= self.misfire_threshold or any(map(is_catch_up_note, execution.messages)):
+            return execution  # (a resumed job's catch-up says why it is late itself)
         note = (
             f"The execution for {format_instant(execution.scheduled_at)} started "
             f"{int(late.total_seconds())} s late (taken over from a stopped instance)."

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection
 
 from batchscore.domain.actions import render_template
 from batchscore.domain.alarms import AlarmStatus, NewAlarm, Severity
 from batchscore.domain.events import NewEvent
+from batchscore.domain.filters import AlarmFilter
 from batchscore.domain.finite import json_column
 from batchscore.domain.measurements import NewMeasurement, SeriesValue, to_ns
 from batchscore.errors import Invalid
@@ -25,7 +25,7 @@ from batchscore.store import alarms as alarms_repo
 from batchscore.store import events as events_repo
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import measurements as measurements_repo
-from batchscore.store.alarms import AlarmFilter
+from batchscore.store.db import Transaction
 from batchscore.store.outbox import StoredEffect
 
 ACTION_FRAGMENT = "bs_Action"
@@ -35,7 +35,7 @@ class StoreWriter:
     """The embedded store as a ``PlatformWriter`` inside the caller's transaction, so that an
     effect and its delivered mark commit together (exactly once)."""
 
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(self, conn: Transaction, now: datetime) -> None:
         self.conn = conn
         self.now = now
 

@@ -14,6 +14,7 @@ from batchscore.domain.alarms import (
     parse_bulk_change,
     parse_change,
 )
+from batchscore.domain.filters import AlarmFilter
 from batchscore.errors import Invalid
 from batchscore.service.documents import (
     check_budget,
@@ -24,7 +25,6 @@ from batchscore.service.documents import (
 )
 from batchscore.service.reading import PageRead
 from batchscore.store import alarms as repo
-from batchscore.store.alarms import AlarmFilter
 from batchscore.store.db import Database
 from batchscore.store.tables import alarms as alarm_table
 

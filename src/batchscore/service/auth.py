@@ -202,9 +202,3 @@ class Authenticator:
                 self._cache.clear()
             self._cache[cache_key] = (principal, now + CACHE_SECONDS, version)
         return principal
-
-    def forget(self, tenant: str, user: str) -> None:
-        """Drop cached logins of a user whose password or roles changed."""
-        with self._lock:
-            for key in [k for k in self._cache if k[0] == tenant and k[1] == user]:
-                del self._cache[key]

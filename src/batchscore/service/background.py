@@ -35,6 +35,7 @@ class Background:
                 timedelta(days=settings.retention_days) if settings.retention_days else None
             ),
             lookahead=timedelta(seconds=settings.scheduler_lookahead_s),
+            backfill_concurrency=settings.backfill_concurrency,
         )
         services.heartbeat.also(self.scheduler.renew_held)
         self.interval = settings.scheduler_interval_s

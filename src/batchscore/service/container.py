@@ -1,4 +1,5 @@
-"""Wires the services of one process from Settings: the composition root."""
+"""Wires the services of one process from Settings (the service half of the composition root;
+``batchscore.composition`` builds the app around them and opens the database)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from batchscore.service.events import EventService
 from batchscore.service.inferences import InferenceService
 from batchscore.service.inventory import InventoryService
 from batchscore.service.inventory_query import ObjectService
+from batchscore.service.job_lifecycle import JobLifecycleService
 from batchscore.service.job_views import JobViews
 from batchscore.service.jobs import JobService
 from batchscore.service.measurement_series import SeriesService
@@ -60,6 +62,7 @@ class Services:
     heartbeat: Heartbeat
     runs: RunService
     job_views: JobViews
+    job_lifecycle: JobLifecycleService
     actions: ActionService
     delivery: ActionDelivery
 
@@ -137,6 +140,9 @@ class Services:
             heartbeat=heartbeat,
             runs=RunService(clock, jobs, lifecycle, executor),
             job_views=JobViews(db, clock, jobs),
+            job_lifecycle=JobLifecycleService(
+                db, clock, jobs, timedelta(seconds=settings.misfire_threshold_s)
+            ),
             actions=ActionService(db, jobs),
             delivery=ActionDelivery(
                 db,

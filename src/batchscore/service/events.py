@@ -6,6 +6,7 @@ from typing import Any
 
 from batchscore.clock import Clock
 from batchscore.domain.events import Event, NewEvent, parse_change, parse_event
+from batchscore.domain.filters import EventFilter
 from batchscore.service.documents import (
     check_budget,
     merge_fragments,
@@ -16,7 +17,6 @@ from batchscore.service.documents import (
 from batchscore.service.reading import PageRead
 from batchscore.store import events as repo
 from batchscore.store.db import Database
-from batchscore.store.events import EventFilter
 from batchscore.store.tables import events as event_table
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from batchscore.clock import Clock
-from batchscore.domain.documents import object_id
+from batchscore.domain.documents import object_id as parse_object_id
 from batchscore.domain.inventory import Hierarchy, ManagedObject, Reference, merged, parse_object
 from batchscore.errors import Conflict, Invalid, NotFound
 from batchscore.service.documents import check_budget
@@ -20,11 +20,6 @@ MAX_REFERENCES = 2000  # per request adding or removing references in bulk
 
 def object_not_found(object_id: str | int) -> NotFound:
     return NotFound(f"Managed object with id '{str(object_id)[:40]}' not found.")
-
-
-def parse_object_id(text: str | int) -> int | None:
-    """Managed object ids are positive integers; anything else matches no object."""
-    return object_id(text)
 
 
 class InventoryService:

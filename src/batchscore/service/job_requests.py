@@ -11,6 +11,7 @@ from typing import Any
 
 from batchscore.domain import names
 from batchscore.domain.actions import WebhookPolicy, parse_actions, parse_write_back
+from batchscore.domain.documents import object_id
 from batchscore.domain.jobs import JobSpec, MeasurementPath
 from batchscore.errors import FieldMessage, Invalid
 from batchscore.scheduling.schedules import parse_schedule, quote
@@ -74,12 +75,12 @@ def _target_id(value: Any, errors: list[str]) -> int | None:
     if value is None:
         errors.append(FieldMessage(TARGET, "associatedGroupOrDeviceId is required."))
         return None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+    parsed = (
+        object_id(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    )
+    if parsed is None:
         errors.append(FieldMessage(TARGET, "associatedGroupOrDeviceId must be a positive integer."))
-        return None
-    return value
+    return parsed
 
 
 def _mappings(value: Any, errors: list[str]) -> tuple[dict[str, str], dict[str, str]]:

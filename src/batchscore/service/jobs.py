@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import Connection
 
 from batchscore.clock import Clock
 from batchscore.domain.actions import WebhookPolicy, check_against_model
-from batchscore.domain.jobs import Execution, Job, JobSpec
+from batchscore.domain.documents import object_id
+from batchscore.domain.jobs import Execution, Job, JobSpec, JobStamp
 from batchscore.errors import FieldMessage, Invalid, NotFound
 from batchscore.scheduling.fire_times import first_fire_at
 from batchscore.service.job_requests import parse_job_request
@@ -17,8 +17,7 @@ from batchscore.sources.source import MeasurementSource
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import jobs as repo
 from batchscore.store import models as models_repo
-from batchscore.store.db import Database
-from batchscore.store.jobs import JobStamp
+from batchscore.store.db import Database, Transaction
 
 
 def job_not_found(job_id: str | int) -> NotFound:
@@ -39,9 +38,9 @@ def target_not_found(target_id: int) -> NotFound:
 
 
 def parse_int_id(text: str) -> int | None:
-    if text.isascii() and text.isdigit() and 0 < len(text) < 19:
-        return int(text)
-    return None
+    """A job id or execution number as a request names it: ``object_id``'s rules (a positive
+    63-bit integer; 0 is none)."""
+    return object_id(text)
 
 
 class JobService:
@@ -62,25 +61,33 @@ class JobService:
 
     def create(self, tenant: str, body: Any) -> Job:
         now = self.clock.now()
+        spec = self.prepare(tenant, body, now)
+        with self.db.write() as conn:
+            self.check_references(conn, tenant, spec)
+            return repo.insert_job(conn, tenant, spec, now, first_fire_at(spec.schedule, now))
+
+    def prepare(self, tenant: str, body: Any, now: datetime) -> JobSpec:
+        """A job body validated for form (and, on a Cumulocity tenant, its target checked
+        there): the first half of POST's validation, shared with PUT."""
         spec = parse_job_request(body, now, self.webhooks)
         if self.remote_source is not None:
             try:
                 self.remote_source.devices_below(tenant, spec.target_id)
             except NotFound:
                 raise target_not_found(spec.target_id) from None
-        with self.db.write() as conn:
-            model = models_repo.get_model(conn, tenant, spec.model_name)
-            if model is None:
-                raise NotFound(
-                    FieldMessage("associatedModel", f"Model '{spec.model_name}' not found.")
-                )
-            if self.remote_source is None:
-                target = inventory_repo.get_object(conn, tenant, spec.target_id)
-                if target is None or not (target.is_device or target.is_group):
-                    raise target_not_found(spec.target_id)
-            _check_mapping(spec, {f.name: f.required for f in model.inputs})
-            check_actions(spec, {f.name: f.data_type for f in model.outputs})
-            return repo.insert_job(conn, tenant, spec, now, first_fire_at(spec.schedule, now))
+        return spec
+
+    def check_references(self, conn: Transaction, tenant: str, spec: JobSpec) -> None:
+        """The second half: model, target and mappings, in the caller's transaction."""
+        model = models_repo.get_model(conn, tenant, spec.model_name)
+        if model is None:
+            raise NotFound(FieldMessage("associatedModel", f"Model '{spec.model_name}' not found."))
+        if self.remote_source is None:
+            target = inventory_repo.get_object(conn, tenant, spec.target_id)
+            if target is None or not (target.is_device or target.is_group):
+                raise target_not_found(spec.target_id)
+        _check_mapping(spec, {f.name: f.required for f in model.inputs})
+        check_actions(spec, {f.name: f.data_type for f in model.outputs})
 
     def get(self, tenant: str, job_id: str) -> Job:
         parsed = parse_int_id(job_id)
@@ -151,7 +158,7 @@ class JobService:
         return found
 
     @staticmethod
-    def _job_id(conn: Connection, tenant: str, job_id: str) -> int:
+    def _job_id(conn: Transaction, tenant: str, job_id: str) -> int:
         """The id of the tenant's job ``job_id``, checked in the caller's transaction."""
         parsed = parse_int_id(job_id)
         if parsed is None or not repo.job_exists(conn, tenant, parsed):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from batchscore.domain.documents import limit_messages, object_id
+from batchscore.domain.filters import MeasurementFilter
 from batchscore.domain.measurements import (
     NewMeasurement,
     RawMeasurement,
@@ -19,7 +20,6 @@ from batchscore.store import inventory as inventory_repo
 from batchscore.store import measurements as repo
 from batchscore.store import series as series_repo
 from batchscore.store.db import Database
-from batchscore.store.measurements import MeasurementFilter
 from batchscore.store.tables import measurements as measurement_table
 
 

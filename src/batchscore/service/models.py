@@ -6,12 +6,10 @@ import hashlib
 from dataclasses import replace
 from pathlib import PurePath
 
-from sqlalchemy.exc import IntegrityError
-
 from batchscore.clock import Clock
 from batchscore.domain.models import ModelDescription, ModelField, StoredModel
 from batchscore.domain.names import fits, model_name_problem
-from batchscore.errors import Conflict, ModelError, NotFound, PayloadTooLarge
+from batchscore.errors import AlreadyExists, Conflict, ModelError, NotFound, PayloadTooLarge
 from batchscore.runtime.archive import model_kind, unpack_model_file
 from batchscore.runtime.describe import describe_pmml
 from batchscore.runtime.registry import ENGINES
@@ -69,7 +67,7 @@ class ModelService:
                 if repo.get_model(conn, tenant, desc.name) is not None:
                     raise _duplicate(desc.name)
                 return repo.insert_model(conn, tenant, desc, data, digest, self.clock.now())
-        except IntegrityError:
+        except AlreadyExists:
             raise _duplicate(desc.name) from None
 
     def names(self, tenant: str) -> list[str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from batchscore.clock import Clock
-from batchscore.domain.jobs import Execution
+from batchscore.domain.jobs import Execution, ExecutionStatus
 from batchscore.execution.executor import JobExecutor
-from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
+from batchscore.execution.lifecycle import INTERRUPTED, ClaimedExecution, Lifecycle
 from batchscore.scheduling.fires import window_for
 from batchscore.scheduling.schedules import schedule_from_stored
 from batchscore.service.jobs import JobService
@@ -36,3 +38,14 @@ class RunService:
         claimed = self.fire(tenant, job_id)
         self.executor.submit(claimed)
         return self.jobs.execution(tenant, job_id, str(claimed.number))
+
+    def run_here(self, claimed: ClaimedExecution, progress: Callable[[int], None]) -> Execution:
+        """Run an execution :meth:`fire` created, in this thread, ``progress`` told the records
+        scored so far; returns it finished. Interrupted (Ctrl-C), it is finished as a
+        ``Failure`` saying so before ``KeyboardInterrupt`` goes on."""
+        try:
+            self.executor.run(claimed, progress)
+        except KeyboardInterrupt:
+            self.lifecycle.finish(claimed, ExecutionStatus.FAILURE, [INTERRUPTED], 0)
+            raise
+        return self.jobs.execution(claimed.tenant, str(claimed.job_id), str(claimed.number))

@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from batchscore.domain.documents import object_id
 from batchscore.domain.jobs import MeasurementPath
 from batchscore.domain.measurements import format_time, to_ns
 from batchscore.domain.timefmt import parse_instant
@@ -300,5 +301,5 @@ def _number(entry: Any) -> float | None:
 
 
 def _object_id(raw: Any) -> int | None:
-    text = str(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
-    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 19 else None
+    """The id in a managed object reference of the tenant's JSON (a string, or a number)."""
+    return object_id(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,21 +21,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from batchscore.domain.alarms import Alarm, AlarmChange, AlarmStatus, NewAlarm, Severity
+from batchscore.domain.filters import AlarmFilter
 from batchscore.errors import Conflict
-from batchscore.store.documents import DocumentFilter, document_conditions
+from batchscore.store.documents import document_conditions
 from batchscore.store.keys import of_tenant_by_ids
 from batchscore.store.tables import alarms
 
 a = alarms
 OPEN = text("status <> 'CLEARED'")
-
-
-@dataclass(frozen=True, slots=True)
-class AlarmFilter(DocumentFilter):
-    """Alarm filters beyond those of every document; ``None`` means no restriction."""
-
-    statuses: tuple[AlarmStatus, ...] | None = None
-    severities: tuple[Severity, ...] | None = None
 
 
 def _from_row(row: Any) -> Alarm:

@@ -8,11 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from batchscore.errors import StorageFull, StoreUnavailable
 from batchscore.store.engine import is_sqlite, make_engine
+
+Transaction = Connection
+"""What :meth:`Database.read` and :meth:`Database.write` yield: one transaction, which the
+repositories take as their first argument (services pass it on without looking inside)."""
 
 
 class Database:
@@ -42,6 +46,15 @@ class Database:
         """A read-write transaction, committed on success and rolled back on any error."""
         with _translated(), self.engine.begin() as conn:
             yield conn
+
+    def reachable(self) -> bool:
+        """Whether the database answers a trivial query now (for /health)."""
+        try:
+            with self.read() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # any failure to reach the database means "not reachable"
+            return False
+        return True
 
     def change_stamp(self) -> int | None:
         """A number that moves whenever any connection, in any process, commits to the

@@ -1,38 +1,19 @@
-"""What stored documents share: the filters of alarms and events (source with the objects below
-it, types, time, creation and update ranges, a fragment and its value), and the size of their
-fragments (so a listing reads them in runs of bounded size)."""
+"""What stored documents share: the SQL conditions of the filters of alarms and events (source
+with the objects below it, types, time, creation and update ranges, a fragment and its value;
+the filters themselves are ``domain/filters.py``), and the size of their fragments (so a
+listing reads them in runs of bounded size)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, Text, cast, func, select
 
-from batchscore.domain.inventory import Hierarchy
+from batchscore.domain.filters import DocumentFilter
 from batchscore.store import json_sql
 from batchscore.store.inventory import below_query
 from batchscore.store.keys import of_tenant_by_ids
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentFilter:
-    """``None`` means no restriction. Times are ``[start_ns, end_ns)``; ``below`` adds the
-    objects below ``source`` in those hierarchies (``withSourceAssets``/``withSourceDevices``)."""
-
-    source: int | None = None
-    below: tuple[Hierarchy, ...] = ()
-    types: tuple[str, ...] | None = None
-    start_ns: int | None = None
-    end_ns: int | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    updated_from: datetime | None = None
-    updated_to: datetime | None = None
-    fragment: str | None = None
-    fragment_value: str | None = None
 
 
 def document_conditions(

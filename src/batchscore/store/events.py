@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Text, cast, delete, func, select, update
 
 from batchscore.domain.events import Event, NewEvent
-from batchscore.store.documents import DocumentFilter, document_conditions
+from batchscore.domain.filters import EventFilter
+from batchscore.store.documents import document_conditions
 from batchscore.store.keys import of_tenant_by_ids
 from batchscore.store.tables import events
 
 e = events
-EventFilter = DocumentFilter
 
 
 def _from_row(row: Any, fragments: dict[str, Any] | None = None) -> Event:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from batchscore.domain.jobs import ExecutionStatus
+from batchscore.domain.jobs import ExecutionDefinition, ExecutionStatus
 from batchscore.store.jobs import bump_jobs_version
 from batchscore.store.tables import executions, jobs, managed_objects
 
@@ -106,6 +106,7 @@ def running_job_ids(
     query = select(executions.c.job_id).where(
         executions.c.job_id.in_(job_ids),
         executions.c.status == ExecutionStatus.RUNNING.value,
+        executions.c.backfill_id.is_(None),  # a backfill runs beside the schedule
     )
     if exclude:
         query = query.where(executions.c.id.not_in(exclude))
@@ -190,6 +191,7 @@ def finish_execution(
     record_count: int = 0,
     *,
     owner: str | None = None,
+    definition: ExecutionDefinition | None = None,
 ) -> bool:
     """Finish an unfinished execution (held by ``owner``, when given) and roll its status up to
     its job; False if it is finished, gone or held by another instance. One that never started
@@ -217,6 +219,15 @@ def finish_execution(
             lease_owner=None,
             lease_until=None,
             record_count=record_count,
+            **(
+                {
+                    "model_name": definition.model_name,
+                    "model_sha256": definition.model_sha256,
+                    "model_mappings": definition.mappings,
+                }
+                if definition is not None
+                else {}
+            ),
         )
     )
     update_job_status(conn, int(row.job_id), status, duration)

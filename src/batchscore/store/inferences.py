@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from batchscore.store.tables import inference_chunks as chunks
 
@@ -58,12 +58,3 @@ def iter_chunks(conn: Connection, execution_id: int) -> Iterator[bytes]:
             )
         ).scalar_one()
         yield bytes(payload)
-
-
-def count_records(conn: Connection, execution_id: int) -> int:
-    total = conn.execute(
-        select(func.coalesce(func.sum(chunks.c.row_count), 0)).where(
-            chunks.c.execution_id == execution_id
-        )
-    ).scalar_one()
-    return int(total)

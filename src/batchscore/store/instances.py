@@ -63,15 +63,6 @@ def dead_instances(conn: Connection, silent_since: datetime) -> list[str]:
     return [str(r.id) for r in conn.execute(query.order_by(instances.c.id))]
 
 
-def live_instances(conn: Connection, since: datetime) -> list[InstanceRow]:
-    """The instances that beat at or after ``since``."""
-    query = select(instances).where(instances.c.heartbeat_at >= since).order_by(instances.c.id)
-    return [
-        InstanceRow(r.id, r.kind, r.host, r.pid, r.started_at, r.heartbeat_at)
-        for r in conn.execute(query)
-    ]
-
-
 def forget_dead(conn: Connection, silent_since: datetime) -> int:
     """Delete dead instances that own no unfinished execution any more."""
     owns = exists().where(

@@ -195,26 +195,6 @@ def delete_objects(conn: Connection, tenant: str, ids: Sequence[int]) -> None:
         conn.execute(delete(mo).where(of_tenant_by_ids(conn, mo, tenant, chunk)))
 
 
-def child_ids(
-    conn: Connection,
-    tenant: str,
-    parent_id: int,
-    kind: Hierarchy = Hierarchy.ASSET,
-    *,
-    offset: int = 0,
-    limit: int | None = None,
-) -> list[int]:
-    query = (
-        select(refs.c.child_id)
-        .where(refs.c.tenant_id == tenant, refs.c.parent_id == parent_id, refs.c.kind == kind.value)
-        .order_by(refs.c.child_id)
-        .offset(offset)
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return [int(r.child_id) for r in conn.execute(query)]
-
-
 def children_of(
     conn: Connection, tenant: str, parent_ids: list[int], kind: Hierarchy = Hierarchy.ASSET
 ) -> dict[int, list[int]]:
@@ -256,18 +236,6 @@ def references_of(
     for row in rows:
         out[int(row.owner)].append(Reference(int(row.id), row.name, row.is_device, row.is_group))
     return out
-
-
-def count_children(conn: Connection, tenant: str, parent_id: int, kind: Hierarchy) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(refs)
-            .where(
-                refs.c.tenant_id == tenant, refs.c.parent_id == parent_id, refs.c.kind == kind.value
-            )
-        ).scalar_one()
-    )
 
 
 def has_edge(conn: Connection, parent_id: int, child_id: int, kind: Hierarchy) -> bool:

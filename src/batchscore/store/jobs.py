@@ -19,7 +19,14 @@ from sqlalchemy import (
 )
 
 from batchscore.domain.actions import rules_from_stored, write_back_from_stored
-from batchscore.domain.jobs import Execution, ExecutionStatus, Job, JobSpec
+from batchscore.domain.jobs import (
+    Execution,
+    ExecutionDefinition,
+    ExecutionStatus,
+    Job,
+    JobSpec,
+    JobStamp,
+)
 from batchscore.store.tables import executions, jobs, tenants
 
 
@@ -40,6 +47,8 @@ def _job(row: Row[Any]) -> Job:
         last_duration_ms=row.last_duration_ms,
         actions=rules_from_stored(row.actions),
         write_back=write_back_from_stored(row.write_back),
+        paused=row.paused,
+        version=row.version,
     )
 
 
@@ -58,6 +67,12 @@ def _execution(row: Row[Any]) -> Execution:
         record_count=row.record_count,
         window_from=row.window_from,
         window_to=row.window_to,
+        definition=(
+            ExecutionDefinition(row.model_name, row.model_sha256, dict(row.model_mappings))
+            if row.model_name is not None and row.model_sha256 is not None
+            else None
+        ),
+        backfill_id=row.backfill_id,
     )
 
 
@@ -108,11 +123,6 @@ def list_jobs(
     return [_job(r) for r in conn.execute(query)]
 
 
-JobStamp = tuple[Any, str | None, int | None]
-"""What can change in a job's public form: its creation time (ids can be reused on SQLite),
-last status and last duration."""
-
-
 def list_job_stamps(
     conn: Connection, tenant: str, limit: int | None = None, offset: int = 0
 ) -> list[tuple[int, JobStamp]]:
@@ -124,7 +134,7 @@ def list_job_stamps(
     """
     rows = select(
         cast(jobs.c.id, String).label("i"),
-        cast(jobs.c.created_at, String).label("c"),
+        (cast(jobs.c.created_at, String) + "#" + cast(jobs.c.version, String)).label("c"),
         func.coalesce(jobs.c.last_status, "").label("s"),
         func.coalesce(cast(jobs.c.last_duration_ms, String), "").label("d"),
     ).where(jobs.c.tenant_id == tenant)

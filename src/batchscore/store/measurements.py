@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, select, text
 
+from batchscore.domain.filters import MeasurementFilter
 from batchscore.domain.measurements import (
     NewMeasurement,
     RawMeasurement,
@@ -46,19 +46,6 @@ _DELETE_VALUE = (
     "DELETE FROM measurement_values WHERE tenant_id = ? AND device_id = ? AND fragment = ? "
     "AND series = ? AND time_ns = ? AND measurement_id = ?"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class MeasurementFilter:
-    """The list and delete filters; ``None`` means no restriction. Times are
-    ``[start_ns, end_ns)``."""
-
-    device_id: int | None = None
-    start_ns: int | None = None
-    end_ns: int | None = None
-    fragment: str | None = None
-    series: str | None = None
-    type: str | None = None
 
 
 def _new_ids(conn: Connection, count: int) -> list[int]:

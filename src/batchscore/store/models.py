@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from batchscore.domain.models import ModelDescription, ModelField, StoredModel
+from batchscore.errors import AlreadyExists
 from batchscore.store.tables import models
 
 _META = [c for c in models.c if c.name != "source"]
@@ -47,21 +49,26 @@ def insert_model(
     sha256: str,
     now: datetime,
 ) -> StoredModel:
-    conn.execute(
-        insert(models).values(
-            tenant_id=tenant,
-            name=desc.name,
-            description=desc.description,
-            kind=desc.kind,
-            sha256=sha256,
-            size=len(source),
-            source=source,
-            input_fields=_field_dicts(desc.inputs),
-            output_fields=_field_dicts(desc.outputs),
-            is_active=True,
-            created_at=now,
+    """Insert a model; ``AlreadyExists`` if the tenant has one of that name (a concurrent
+    upload won the race)."""
+    try:
+        conn.execute(
+            insert(models).values(
+                tenant_id=tenant,
+                name=desc.name,
+                description=desc.description,
+                kind=desc.kind,
+                sha256=sha256,
+                size=len(source),
+                source=source,
+                input_fields=_field_dicts(desc.inputs),
+                output_fields=_field_dicts(desc.outputs),
+                is_active=True,
+                created_at=now,
+            )
         )
-    )
+    except IntegrityError:
+        raise AlreadyExists(f"A model named {desc.name!r} already exists.") from None
     found = get_model(conn, tenant, desc.name)
     assert found is not None
     return found

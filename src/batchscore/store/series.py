@@ -192,3 +192,26 @@ def unit_of(
         .limit(1)
     ).first()
     return row.unit if row is not None else None
+
+
+def latest_values(
+    conn: Connection, tenant: str, device_id: int, *, limit: int
+) -> list[tuple[str, str, int, float, str | None]]:
+    """``(fragment, series, time_ns, value, unit)`` of the newest value of each series of a
+    device (at most ``limit`` series, in name order): one index seek per series."""
+    out: list[tuple[str, str, int, float, str | None]] = []
+    for fragment, series in series_of(conn, tenant, device_id, limit=limit):
+        row = conn.execute(
+            select(v.c.time_ns, v.c.value, v.c.unit)
+            .where(
+                v.c.tenant_id == tenant,
+                v.c.device_id == device_id,
+                v.c.fragment == fragment,
+                v.c.series == series,
+            )
+            .order_by(v.c.time_ns.desc(), v.c.measurement_id.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            out.append((fragment, series, int(row.time_ns), float(row.value), row.unit))
+    return out

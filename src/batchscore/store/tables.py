@@ -183,8 +183,36 @@ jobs = Table(
     # Design §2.9: rules (webhook secrets included) and write-back; NULL for jobs without.
     Column("actions", JSON, nullable=True),
     Column("write_back", JSON, nullable=True),
+    # Bumped by every edit, pause and resume (design §2.8): part of the job's listing stamp.
+    Column("version", Integer, nullable=False, server_default="0"),
+    # Null until the job is paused once (``paused`` stays absent from its JSON until then).
+    # A paused job has no next_fire_at; resume_fire_at keeps the first instant it did not fire.
+    Column("paused", Boolean, nullable=True),
+    Column("resume_fire_at", UtcDateTime(), nullable=True),
     Index(None, "tenant_id", "id"),
     Index(None, "next_fire_at"),
+    sqlite_autoincrement=True,
+)
+
+# A job's backfill (at most one per job): the range, how many schedule instants it holds, and the
+# next instant to create an execution for (null once every instant has one, or cancelled).
+# Any scheduler instance advances it, under a row lock, so its progress lives here only.
+backfills = Table(
+    "backfills",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", Id, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", Tenant, nullable=False),
+    Column("range_from", UtcDateTime(), nullable=False),
+    Column("range_to", UtcDateTime(), nullable=False),
+    Column("instants", Integer, nullable=False),
+    Column("next_at", UtcDateTime(), nullable=True),
+    Column("created", Integer, nullable=False, server_default="0"),
+    Column("skipped", Integer, nullable=False, server_default="0"),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("cancelled_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("job_id"),
+    Index(None, "next_at"),
     sqlite_autoincrement=True,
 )
 
@@ -207,6 +235,14 @@ executions = Table(
     Column("lease_owner", String(128), nullable=True),
     Column("lease_until", UtcDateTime(), nullable=True),
     Column("record_count", BigInteger, nullable=False, default=0),
+    # The definition the execution ran with (null for executions before 0008 and for one that
+    # failed before its model was resolved).
+    Column("model_name", Name, nullable=True),
+    Column("model_sha256", String(64), nullable=True),
+    Column("model_mappings", JSON, nullable=True),
+    # Set on the executions a backfill created (design §2.8); no foreign key: a backfill row
+    # replaced by a newer one of its job leaves its executions as they are.
+    Column("backfill_id", BigInteger, nullable=True),
     UniqueConstraint("job_id", "number"),
     UniqueConstraint("job_id", "scheduled_at"),
     Index(None, "status", "lease_until"),

@@ -49,10 +49,6 @@ def ensure_tenant(conn: Connection, tenant: str, now: datetime) -> None:
         conn.execute(insert(tenants).values(id=tenant, created_at=now))
 
 
-def tenant_exists(conn: Connection, tenant: str) -> bool:
-    return conn.execute(select(tenants.c.id).where(tenants.c.id == tenant)).first() is not None
-
-
 def get_user(conn: Connection, tenant: str, name: str) -> UserRecord | None:
     row = conn.execute(
         select(*_COLUMNS).where(users.c.tenant_id == tenant, users.c.name == name)

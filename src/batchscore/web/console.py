@@ -14,12 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from batchscore.api.deps import services
-from batchscore.api.errors import status_of
 from batchscore.domain.roles import Principal, Role
 from batchscore.errors import BatchscoreError, Forbidden
+from batchscore.http.status import status_of
 from batchscore.service.console_sessions import session_principal
-from batchscore.web.deps import viewer_zone
+from batchscore.web.deps import services, viewer_zone
 from batchscore.web.forms import FormLimits, read_form
 from batchscore.web.session import (
     COOKIE,

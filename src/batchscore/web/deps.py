@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from batchscore.http.requests import services
 from batchscore.scheduling.schedules import zone_or_none
-from batchscore.service.container import Services
+
+__all__ = ["ZONE_COOKIE", "services", "viewer_zone"]
 
 ZONE_COOKIE = "batchscore_tz"
-
-
-def services(request: Request) -> Services:
-    """The services the app was built with."""
-    svc: Services = request.app.state.services
-    return svc
 
 
 def viewer_zone(request: Request) -> str:

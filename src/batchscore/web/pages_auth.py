@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from batchscore.api.deps import services
 from batchscore.domain.roles import Role
 from batchscore.errors import RateLimited, Unauthorized
 from batchscore.service.console_sessions import end_session, start_session
@@ -23,6 +22,7 @@ from batchscore.web.console import (
     page,
     set_session_cookie,
 )
+from batchscore.web.deps import services
 from batchscore.web.forms import FormLimits, read_form
 from batchscore.web.session import COOKIE, LOGIN_CSRF_COOKIE, MAX_AGE_S, tokens_match
 

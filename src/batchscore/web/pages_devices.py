@@ -8,11 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from batchscore.domain.inventory import ManagedObject
+from batchscore.service.console_queries import LatestValue, device_overview
 from batchscore.service.inventory_query import query_objects
-from batchscore.store import inventory as inventory_repo
 from batchscore.web.console import ConsoleRoute, ConsoleUser, CurrentUser, page
 from batchscore.web.deps import services
-from batchscore.web.queries import LatestValue, latest_values
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -46,16 +45,11 @@ def devices_page(request: Request, user: ConsoleUser = CurrentUser) -> HTMLRespo
     devices = query_objects(
         svc.db, tenant, "$filter=has(c8y_IsDevice)", offset=0, limit=MAX_OBJECTS, with_total=False
     )
-    with svc.db.read() as conn:
-        children = inventory_repo.children_of(conn, tenant, [g.id for g in groups.objects])
-        members = inventory_repo.get_objects(
-            conn, tenant, sorted({c for cs in children.values() for c in cs})
-        )
-        views = [DeviceView(d, latest_values(conn, tenant, d.id)) for d in devices.objects]
-    group_views = [
-        GroupView(g, [members[c] for c in children.get(g.id, []) if c in members])
-        for g in groups.objects
-    ]
+    overview = device_overview(
+        svc.db, tenant, [g.id for g in groups.objects], [d.id for d in devices.objects]
+    )
+    views = [DeviceView(d, overview.latest[d.id]) for d in devices.objects]
+    group_views = [GroupView(g, overview.members[g.id]) for g in groups.objects]
     return page(
         request,
         "devices.html",

@@ -18,6 +18,7 @@ from batchscore.domain.models import StoredModel
 from batchscore.domain.timefmt import parse_instant
 from batchscore.errors import Invalid, NotFound, field_of
 from batchscore.scheduling.preview import preview_fire_times
+from batchscore.service.console_queries import series_paths
 from batchscore.service.inventory_query import query_objects
 from batchscore.web.console import ConsoleRoute, ConsoleUser, CurrentUser, checked_form, page
 from batchscore.web.cron_words import describe_cron
@@ -32,7 +33,6 @@ from batchscore.web.job_form import (
     local_instant,
     place_errors,
 )
-from batchscore.web.queries import series_of
 from batchscore.web.rule_form import SEVERITIES, TESTS, preview, rule_actions, rule_values
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -86,11 +86,7 @@ def available_series(request: Request, tenant: str, target: str) -> list[str]:
     except NotFound:
         return []
     devices = svc.inventory.devices_below(tenant, obj)[:MAX_SERIES_DEVICES]
-    found: set[str] = set()
-    with svc.db.read() as conn:
-        for device in devices:
-            found.update(f"{f}.{s}.value" for f, s in series_of(conn, tenant, device))
-    return sorted(found)
+    return series_paths(svc.db, tenant, devices)
 
 
 def mapping_rows(
@@ -138,7 +134,10 @@ def _form_page(
     chosen: dict[str, str],
     errors: FormErrors,
     rule: dict[str, str] | None = None,
+    **form: Any,
 ) -> HTMLResponse:
+    """The job form; ``form`` overrides heading, editing, form_action, submit_label and
+    cancel_url (the edit form of ``web/pages_job_lifecycle.py``)."""
     tenant = user.principal.tenant
     rule = rule or rule_values({}, submitted=False)
     groups, devices = targets(request, tenant)
@@ -149,11 +148,14 @@ def _form_page(
         request,
         "job_form.html",
         user,
-        heading="New job",
-        editing=False,
-        form_action="/jobs/new",
-        submit_label="Create job",
-        cancel_url="/",
+        **{
+            "heading": "New job",
+            "editing": False,
+            "form_action": "/jobs/new",
+            "submit_label": "Create job",
+            "cancel_url": "/",
+            **form,
+        },
         values=values,
         errors=errors,
         focus=_focus_id(errors, rows),

@@ -35,6 +35,11 @@ HISTORY_STATUSES = ("Success", "Warning", "Failure", "Running")
 NOTICES = {
     "created": "Job created.",
     "created-asap": "Job created. Its run-at time had already passed, so it runs now.",
+    "edited": "Job saved. The new definition applies from its next fire.",
+    "paused": "Job paused. It does not fire until resumed; Run now still works.",
+    "resumed": "Job resumed.",
+    "backfill": "Backfill started. Its executions appear in the history as they run.",
+    "backfill-cancelled": "Backfill cancelled. Executions already running finish.",
 }
 
 
@@ -88,6 +93,8 @@ def jobs_page(
 
 def next_fires(job: Job, now: datetime, count: int = FIRES_SHOWN) -> list[datetime]:
     schedule = job.schedule
+    if job.paused:
+        return []  # a paused job fires nothing until resumed
     if schedule.get("frequency") != "periodic":
         return [job.next_fire_at] if job.next_fire_at else []
     try:

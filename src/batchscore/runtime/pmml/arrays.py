@@ -22,13 +22,6 @@ CACHE_CELLS = 1 << 16
 """Cells (512 KiB of float64) of a block meant to stay in cache while a chunk is processed."""
 
 
-def find_array(element: etree._Element) -> etree._Element | None:
-    for candidate in element:
-        if candidate.tag == "Array" or candidate.tag in SPARSE_TAGS:
-            return candidate
-    return None
-
-
 def real_array(element: etree._Element, size: int | None = None) -> F64:
     """The values of an Array / SparseArray child of ``element`` as float64."""
     array = require_child(element, ("Array", *SPARSE_TAGS), what="Array")

@@ -1,7 +1,7 @@
 """actions: rules and write-back of jobs, and the outbox of their effects (design §2.9)
 
-Revision ID: 0009
-Revises: 0007
+Revision ID: 0009_actions
+Revises: 0008_job_lifecycle
 Create Date: 2026-12-06 22:30:00.000000
 
 Jobs gain two nullable JSON columns (``actions``, ``write_back``); jobs without stay NULL, so
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0007"
+revision = "0009_actions"
+down_revision = "0008_job_lifecycle"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,5 @@
-"""The JSON of job lists, served again while the tenant's jobs are unchanged.
+"""The Zementis JSON of jobs and executions (the API answers it, ``batchscore job run`` prints
+it), and the job list bodies served again while the tenant's jobs are unchanged.
 
 Two levels, both checked against the database on every request, so several ``serve``
 processes on one database stay correct without invalidation messages:
@@ -15,11 +16,65 @@ next request rebuilds it), never older.
 
 from __future__ import annotations
 
+import json
 import threading
+from typing import Any
 
-from batchscore.api.render import encode, job_json
+from batchscore.domain.jobs import EXTRA_SCHEDULE_FIELDS, SCHEDULE_FIELDS, Execution, Job, JobStamp
+from batchscore.domain.timefmt import format_instant, format_millis_z
 from batchscore.service.jobs import JobService
-from batchscore.store.jobs import JobStamp
+
+
+def encode(content: Any) -> bytes:
+    """JSON exactly as :class:`fastapi.responses.JSONResponse` renders it, for bodies that are
+    kept and served again as bytes."""
+    return json.dumps(
+        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    schedule = {key: job.schedule.get(key) for key in SCHEDULE_FIELDS}
+    schedule.update({k: job.schedule[k] for k in EXTRA_SCHEDULE_FIELDS if k in job.schedule})
+    out: dict[str, Any] = {
+        "jobId": job.id,
+        "jobName": job.name,
+        "jobDescription": job.description,
+        "jobCreationDate": format_millis_z(job.created_at),
+        "associatedModel": job.model_name,
+        "associatedGroupOrDeviceId": job.target_id,
+        "modelToDeviceMappings": job.mappings_sent,
+        "jobSchedule": schedule,
+    }
+    if job.actions:  # additive (design §2.9): absent for jobs without, secrets never echoed
+        out["actions"] = [rule.public() for rule in job.actions]
+    if job.write_back is not None:
+        out["writeBack"] = job.write_back.public()
+    if job.last_status is not None:
+        out["jobStatus"] = job.last_status.value
+        out["lastExecutionDuration"] = duration_text(job)
+    if job.paused is not None:  # absent until paused once (design §2.8)
+        out["paused"] = job.paused
+    return out
+
+
+def duration_text(job: Job) -> str:
+    """The last finished execution's duration in milliseconds, as the API's string."""
+    return str(job.last_duration_ms) if job.last_duration_ms is not None else ""
+
+
+def execution_json(job_id: int, run: Execution) -> dict[str, Any]:
+    return {
+        "jobId": job_id,
+        "jobExecutionNumber": run.number,
+        "isExecutionForDeviceGroup": run.is_group,
+        "jobExecutionStartTime": format_instant(run.started_at) if run.started_at else None,
+        "jobExecutionEndTime": format_instant(run.ended_at) if run.ended_at else None,
+        "jobExecutionDuration": str(run.duration_ms) if run.duration_ms is not None else "",
+        "jobExecutionStatus": run.status.value,
+        "jobExecutionStatusMessage": list(run.messages),
+    }
+
 
 CAPACITY = 50_000
 """Renderings kept per process (about 0.5 kB each); the cache starts over beyond this."""
@@ -99,3 +154,14 @@ class JobDocuments:
                     cache.clear()
                 cache.update(fresh)
         return b"[" + b",".join(parts) + b"]"
+
+
+def execution_detail_json(job_id: int, run: Execution) -> dict[str, Any]:
+    """One execution (``GET .../history/{n}``) with the definition it ran with, when known:
+    ``associatedModel``, ``modelSha256`` and the canonical ``modelToDeviceMappings``."""
+    out = execution_json(job_id, run)
+    if run.definition is not None:
+        out["associatedModel"] = run.definition.model_name
+        out["modelSha256"] = run.definition.model_sha256
+        out["modelToDeviceMappings"] = run.definition.mappings
+    return out
