@@ -435,3 +435,53 @@ def test_the_job_form_defines_a_rule_with_a_preview_of_its_text(
     assert r.status_code == 200
     assert "not an output of the model" in r.text
     assert 'value="{count} again"' in r.text
+
+
+def test_put_keeps_secrets_and_the_console_edit_keeps_actions(
+    client: TestClient,
+    admin: dict[str, str],
+    world: World,
+    receiver: WebhookReceiver,
+    services: Services,
+) -> None:
+    upload_iforest(client, admin)
+    body = actions_body(world.group, receiver.url)
+    job = client.post(f"{BASE}/job", json=body, headers=admin).json()
+    job_id = job["jobId"]
+    # PUT of the body as GET shows it (without the secret): the stored secret stays
+    echoed = {k: v for k, v in job.items() if k in body}
+    echoed["jobName"] = "renamed"
+    r = client.put(f"{BASE}/job/{job_id}", json=echoed, headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["actions"] == job["actions"]
+    assert SECRET not in r.text
+    stored = services.jobs.get("t1", str(job_id)).actions[0].targets[2]
+    assert stored.secret == SECRET
+    # PUT validates actions as POST does
+    bad = {**echoed, "actions": [{**echoed["actions"][0], "when": {"output": "x", "equals": 1}}]}
+    r = client.put(f"{BASE}/job/{job_id}", json=bad, headers=admin)
+    assert r.status_code == 400
+    assert any("not an output of the model" in e for e in r.json()["errors"])
+    # the console's edit form has no rule controls: saving it keeps actions and write-back
+    sign_in(client)
+    page = client.get(f"/jobs/{job_id}/edit").text
+    assert 'id="rule"' not in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    form = {
+        "csrf_token": token.group(1),
+        "jobName": "edited",
+        "associatedModel": "IsolationForest",
+        "associatedGroupOrDeviceId": str(world.group),
+        "frequency": "periodic",
+        "cronExpression": "0 0 5 ? * *",
+        "timeZone": "UTC",
+        "dataFromPreviousNSeconds": "3600",
+        **{f"map.{name}": path for name, path in CANONICAL.items()},
+    }
+    r = client.post(f"/jobs/{job_id}/edit", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text[:1000]
+    after = client.get(f"{BASE}/job/{job_id}", headers=admin).json()
+    assert after["jobName"] == "edited"
+    assert (after["actions"], after["writeBack"]) == (job["actions"], job["writeBack"])
+    assert services.jobs.get("t1", str(job_id)).actions[0].targets[2].secret == SECRET
