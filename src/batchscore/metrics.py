@@ -89,8 +89,8 @@ LOOP_ERRORS = Counter(
 )
 ACTION_DELIVERIES = Counter(
     "batchscore_action_deliveries_total",
-    "Deliveries of job actions (design §2.9) by target kind and outcome. Recorded by the "
-    "action outbox once it exists; zero until then.",
+    "Deliveries of job actions (design §2.9) by target kind and outcome, as the action outbox's "
+    "delivery loop records them.",
     ["kind", "outcome"],
 )
 QUEUED = Gauge(

@@ -89,6 +89,24 @@ class Settings(BaseSettings):
         description="Where jobs read measurements: this service's store or a Cumulocity tenant "
         "(C8Y_BASEURL, C8Y_TENANT, C8Y_USER, C8Y_PASSWORD).",
     )
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (or host:port) that job webhooks may call although "
+        "they are loopback or private addresses (design §2.9); others on such networks are "
+        "refused.",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Timeout of one webhook call (seconds)."
+    )
+    action_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="Seconds between looks into the action outbox."
+    )
+    action_lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long an instance holds an action effect it delivers; one it does not "
+        "mark within this time (it died) is delivered again, with the same delivery key.",
+    )
     executor: str = Field(
         default="local",
         pattern=r"^(local|dask://\S+)$",

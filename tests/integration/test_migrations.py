@@ -8,14 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from batchscore.domain.measurements import NewMeasurement
 from batchscore.store.db import Database
+from batchscore.store.jobs import get_job
 from batchscore.store.measurements import insert_measurements
-from batchscore.store.migrate import upgrade
+from batchscore.store.migrate import alembic_config, upgrade
 from batchscore.store.tables import metadata
 from batchscore.testing import scratch_postgres
 from tests.conftest import BACKENDS, PG_URL
@@ -148,4 +150,59 @@ def test_0008_upgrades_a_database_with_jobs_and_executions(empty_url: str) -> No
     assert tuple(job) == (0, None, None)
     assert tuple(run) == (None, None, None, None)
     assert backfills == 0
+    db.dispose()
+
+
+def test_0009_adds_actions_to_existing_jobs_and_downgrades(empty_url: str) -> None:
+    """From 0008: a stored job gains no actions (NULL, so it renders as before), the outbox
+    takes effects, and the downgrade removes both again."""
+    db = Database.from_url(empty_url)
+    upgrade(db.engine, "0008_job_lifecycle")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with db.write() as conn:
+        conn.execute(text("INSERT INTO tenants (id, created_at) VALUES ('t', :at)"), {"at": at})
+        conn.execute(
+            text(
+                "INSERT INTO jobs (tenant_id, name, description, created_at, model_name,"
+                " target_id, mappings, mappings_sent, schedule, execution_count)"
+                " VALUES ('t', 'j', '', :at, 'm', 1, '{}', '{}', '{}', 0)"
+            ),
+            {"at": at},
+        )
+    upgrade(db.engine)
+    with db.write() as conn:
+        job = get_job(conn, "t", 1)
+        conn.execute(
+            text(
+                "INSERT INTO executions (job_id, tenant_id, number, scheduled_at, is_group,"
+                " status, messages, record_count) VALUES (1, 't', 1, :at, false, 'Success',"
+                " '[]', 0)"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO action_effects (execution_id, tenant_id, device_id, rule, target,"
+                " kind, payload, status, attempts, created_at, next_attempt_at)"
+                " VALUES (1, 't', 1, 'r', 0, 'alarm', '{}', 'pending', 0, :at, :at)"
+            ),
+            {"at": at},
+        )
+    assert job is not None
+    assert (job.actions, job.write_back) == ((), None)
+    command.downgrade(alembic_config(db.engine), "0008_job_lifecycle")
+    with db.read() as conn:
+        tables = {
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    if db.is_sqlite
+                    else "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            )
+        }
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert "action_effects" not in tables
+    assert version == "0008_job_lifecycle"
     db.dispose()

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from batchscore import __version__
 from batchscore.api import (
+    actions,
     alarms,
     events,
     health,
@@ -70,8 +71,8 @@ def create_api(
     app.add_middleware(CumulocityPathMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyDrainMiddleware)  # outermost: it sees every answer, the 500s too
-    routers = (health, metrics, jobs, job_lifecycle, models, schedule, inventory, measurements)
-    for module in (*routers, alarms, events):
+    routers = (health, metrics, jobs, job_lifecycle, actions, models, schedule, inventory)
+    for module in (*routers, measurements, alarms, events):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

@@ -46,6 +46,12 @@ class JobIn(BaseModel):
         description='model input -> "fragment.series.value", or the reverse orientation.'
     )
     jobSchedule: JobScheduleIn
+    actions: list[dict[str, Any]] | None = Field(
+        None, description="Rules evaluated per device after each execution (design §2.9)."
+    )
+    writeBack: dict[str, Any] | None = Field(
+        None, description='Outputs as measurements: {"fragment", "outputs": {series: output}}.'
+    )
 
 
 class JobScheduleOut(BaseModel):
@@ -70,6 +76,8 @@ class JobOut(BaseModel):
     jobSchedule: JobScheduleOut
     jobStatus: Literal["Success", "Warning", "Failure"] | None = None
     lastExecutionDuration: str | None = None
+    actions: list[dict[str, Any]] | None = None
+    writeBack: dict[str, Any] | None = None
     paused: bool | None = Field(None, description="Absent until the job was paused once.")
 
 

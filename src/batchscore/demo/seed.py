@@ -1,5 +1,6 @@
 """Demo content for `make run` / `batchscore demo`: a group of simulated machines, an anomaly
-model, an hour of history and a job that scores the last minute every minute. Idempotent."""
+model, an hour of history and a job that scores the last minute every minute and raises a MAJOR
+alarm for a machine that misbehaves (cleared when it calms down). Idempotent."""
 
 from __future__ import annotations
 
@@ -25,6 +26,30 @@ SILENT = "Demo pump 4 (offline)"
 MODEL = "DemoIsolationForest"
 JOB = "Demo: vibration anomalies"
 TYPE = "c8y_Motion"
+ALARM = "bs_AnomalyDetected"
+EPISODE_MINUTES = 5
+"""Live, a misbehaving pump (anomaly rate above 0) alternates: this many minutes with a loose
+bearing (``EPISODE_RATE`` of its readings anomalous), as many calm, so its alarm is raised and
+cleared again."""
+EPISODE_RATE = 0.3
+ACTIONS = [
+    {
+        "name": "bearing-alarm",
+        # a healthy pump's minute has at most ~3 outliers; a loose bearing's well above 5
+        "when": {"output": "outlier", "equals": True, "atLeast": 6},
+        "raise": [
+            {
+                "alarm": {
+                    "type": ALARM,
+                    "severity": "MAJOR",
+                    "text": "{count} of {deviceName}'s last minute of readings are anomalous "
+                    "(job {jobName}, execution {jobExecutionNumber})",
+                }
+            }
+        ],
+        "clearWhenNormal": True,
+    }
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +131,18 @@ class Simulator:
         while not self._stop.wait(1.0):
             now = self.services.clock.now().replace(microsecond=0)
             for device, rate in self.demo.devices.items():
-                write_readings(self.services, self.tenant, device, last, now, rate, rng)
+                live = episode_rate(rate, now)
+                write_readings(self.services, self.tenant, device, last, now, live, rng)
             last = now
+
+
+def episode_rate(rate: float, now: datetime) -> float:
+    """The live anomaly rate of a device at ``now``: a misbehaving one (``rate`` > 0) has a
+    loose bearing in every other ``EPISODE_MINUTES``-minute stretch and is calm in between."""
+    if rate <= 0:
+        return 0.0
+    minutes = int(now.timestamp() // 60)
+    return EPISODE_RATE if (minutes // EPISODE_MINUTES) % 2 == 0 else 0.0
 
 
 def _object(services: Services, tenant: str, name: str, *, group: bool) -> int:
@@ -151,6 +186,7 @@ def _job(services: Services, tenant: str, group: int) -> int:
                 "timeZone": "UTC",
                 "dataFromPreviousNSeconds": 60,
             },
+            "actions": ACTIONS,
         },
     )
     return job.id

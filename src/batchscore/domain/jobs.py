@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from batchscore.domain.actions import Rule, WriteBack
+
 
 class Frequency(enum.StrEnum):
     ONCE = "once"
@@ -72,6 +74,8 @@ class JobSpec:
     mappings: dict[str, str]  # canonical: model input -> "fragment.series.value"
     mappings_sent: dict[str, str]
     schedule: JobSchedule
+    actions: tuple[Rule, ...] = ()
+    write_back: WriteBack | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ class Job:
     next_fire_at: datetime | None
     last_status: ExecutionStatus | None
     last_duration_ms: int | None
+    actions: tuple[Rule, ...] = ()
+    write_back: WriteBack | None = None
     paused: bool | None = None  # None until paused once (design §2.8)
     version: int = 0  # bumped by every edit, pause and resume
 

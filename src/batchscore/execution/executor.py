@@ -33,6 +33,7 @@ from batchscore.domain.jobs import (
     is_backfill_note,
 )
 from batchscore.errors import ModelError, NotFound, SourceError, StorageFull, StoreUnavailable
+from batchscore.execution.effects import EffectTally
 from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
 from batchscore.execution.models import resolve_model
 from batchscore.execution.partitions import DeviceReport, PartitionWork, ScoredPiece
@@ -42,6 +43,7 @@ from batchscore.runtime.registry import ModelCache
 from batchscore.sources.source import MeasurementSource
 from batchscore.store import jobs as jobs_repo
 from batchscore.store.db import Database
+from batchscore.store.outbox import EffectRow
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class Outcome:
     messages: list[str] = field(default_factory=list)
     records: int = 0
     score_s: float = 0.0
+    effects: list[EffectRow] = field(default_factory=list)
     definition: ExecutionDefinition | None = None
 
     def fail(self, message: str) -> Outcome:
@@ -302,6 +305,7 @@ class JobExecutor:
         finished = self.lifecycle.finish(
             execution, outcome.status, outcome.messages, outcome.records,
             ran_s=ran, give_up=self._cancel, definition=outcome.definition,
+            effects=outcome.effects if outcome.status is not ExecutionStatus.FAILURE else (),
         )  # fmt: skip
         if not finished:
             if self._cancel.is_set():
@@ -371,7 +375,8 @@ class JobExecutor:
                 progress(start + count)
 
         writer = ChunkWriter(store)
-        sink = _WriterSink(writer, self._lease_renewer(execution.id))
+        tally = EffectTally(job.actions, job.write_back)
+        sink = _WriterSink(writer, self._lease_renewer(execution.id), tally)
         failed = 0
         try:
             partitions = self.runner.split(devices)
@@ -395,7 +400,18 @@ class JobExecutor:
             return outcome.fail(STORE_DOWN.format(seconds=exc.seconds, records=writer.written))
         outcome.records = writer.total
         if failed == len(devices):
-            outcome.fail("No device could be read; nothing was scored.")
+            return outcome.fail("No device could be read; nothing was scored.")
+        if tally.active:
+            outcome.effects = [
+                EffectRow(e.device, e.rule, e.target, e.kind, e.payload)
+                for e in tally.effects(
+                    job_id=job.id,
+                    job_name=job.name,
+                    number=execution.number,
+                    window_from=execution.window_from,
+                    window_to=execution.window_to,
+                )
+            ]
         return outcome
 
     @staticmethod
@@ -475,9 +491,12 @@ class _WriterSink:
 
     writer: ChunkWriter
     renew: Callable[[], None]
+    tally: EffectTally
 
     def add(self, piece: ScoredPiece) -> None:
         self.writer.add(piece.device, piece.times_ns, piece.outputs)
+        if self.tally.active:
+            self.tally.add(piece.device, piece.times_ns, piece.outputs)
 
     def heartbeat(self) -> None:
         self.renew()

@@ -39,6 +39,7 @@ from batchscore.store import instances as instances_repo
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import job_lifecycle as lifecycle_repo
 from batchscore.store import leases
+from batchscore.store import outbox as outbox_repo
 from batchscore.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -294,10 +295,12 @@ class Lifecycle:
         ran_s: float | None = None,
         give_up: threading.Event | None = None,
         definition: ExecutionDefinition | None = None,
+        effects: Sequence[outbox_repo.EffectRow] = (),
     ) -> bool:
         """Finish a held execution (that ran ``ran_s`` seconds), retrying with backoff while
         the database fails, until it succeeds or ``give_up`` is set. False if it is not this
-        instance's any more, or given up (it stays held, to be handed back or taken over)."""
+        instance's any more, or given up (it stays held, to be handed back or taken over).
+        ``effects`` of its actions go to the outbox in the same transaction (design §2.9)."""
         backoff = Backoff(f"finishing execution {execution.id}", log, first=0.5, cap=10.0)
         wait = give_up or threading.Event()
         while True:
@@ -308,6 +311,10 @@ class Lifecycle:
                         conn, execution.id, status, messages, ended, records,
                         owner=self.owner, definition=definition,
                     )  # fmt: skip
+                    if done and effects:
+                        outbox_repo.insert_effects(
+                            conn, execution.id, execution.tenant, effects, ended
+                        )
             except Exception as exc:
                 if wait.wait(backoff.failed(exc)):
                     return False

@@ -48,6 +48,10 @@ class Background:
     def start(self, *, scheduler: bool = True) -> None:
         """Register this instance and beat; with ``scheduler``, run the claim loop too."""
         self._spawn("heartbeat", self.services.heartbeat.run, self._stop)
+        self._spawn(
+            "actions", self.services.delivery.run, self._stop,
+            self.services.settings.action_interval_s,
+        )  # fmt: skip
         if scheduler:
             self.scheduling = True
             self._spawn("scheduler", self.scheduler.run, self._stop, self.interval)

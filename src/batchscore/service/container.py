@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from batchscore.clock import Clock, SystemClock
+from batchscore.domain.actions import WebhookPolicy
 from batchscore.execution.backends import partition_runner
 from batchscore.execution.executor import JobExecutor
 from batchscore.execution.instances import Heartbeat, new_instance_id
@@ -14,6 +15,8 @@ from batchscore.execution.lifecycle import Lifecycle
 from batchscore.passwords import configure_hashing
 from batchscore.runtime.parallel import ScoringPool, default_threads
 from batchscore.runtime.registry import ModelCache
+from batchscore.service.actions import ActionService
+from batchscore.service.actions_delivery import ActionDelivery
 from batchscore.service.alarms import AlarmService
 from batchscore.service.apply import ApplyService
 from batchscore.service.auth import Authenticator, FailureLimiter
@@ -32,6 +35,7 @@ from batchscore.settings import Settings
 from batchscore.sources.cumulocity import CumulocitySettings, CumulocitySource
 from batchscore.sources.embedded import EmbeddedSource
 from batchscore.sources.source import MeasurementSource
+from batchscore.sources.writer import PlatformWriter
 from batchscore.store.db import Database
 
 
@@ -59,10 +63,13 @@ class Services:
     runs: RunService
     job_views: JobViews
     job_lifecycle: JobLifecycleService
+    actions: ActionService
+    delivery: ActionDelivery
 
     def close(self) -> None:
         """Stop the executor's threads and release the source's connections."""
         self.executor.shutdown()
+        self.delivery.close()
         self.source.close()
         if self.model_cache.pool is not None:
             self.model_cache.pool.close()
@@ -81,7 +88,8 @@ class Services:
         scoring = ScoringPool(settings.scoring_threads or default_threads())
         cache = ModelCache(pool=scoring)
         source = make_source(settings, db, inventory)
-        jobs = JobService(db, clock, source if settings.source == "cumulocity" else None)
+        webhooks = WebhookPolicy.from_text(settings.webhook_allowed_hosts)
+        jobs = JobService(db, clock, source if settings.source == "cumulocity" else None, webhooks)
         instance = new_instance_id(kind)
         lifecycle = Lifecycle(
             db,
@@ -135,6 +143,16 @@ class Services:
             job_lifecycle=JobLifecycleService(
                 db, clock, jobs, timedelta(seconds=settings.misfire_threshold_s)
             ),
+            actions=ActionService(db, jobs),
+            delivery=ActionDelivery(
+                db,
+                clock,
+                instance,
+                remote=remote_writer(source),
+                webhooks=webhooks,
+                timeout_s=settings.webhook_timeout_s,
+                lease=timedelta(seconds=settings.action_lease_s),
+            ),
         )
 
 
@@ -143,6 +161,12 @@ def make_source(settings: Settings, db: Database, inventory: InventoryService) -
     if settings.source == "cumulocity":
         return CumulocitySource.from_settings(CumulocitySettings.from_env())
     return EmbeddedSource(db, inventory)
+
+
+def remote_writer(source: MeasurementSource) -> PlatformWriter | None:
+    """Where job actions write alarms, events and measurements: the Cumulocity tenant jobs
+    read from (``BATCHSCORE_SOURCE=cumulocity``), or None for the embedded store."""
+    return source.writer() if isinstance(source, CumulocitySource) else None
 
 
 def worker_source(settings: Settings) -> CumulocitySettings | None:

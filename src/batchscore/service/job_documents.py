@@ -46,6 +46,10 @@ def job_json(job: Job) -> dict[str, Any]:
         "modelToDeviceMappings": job.mappings_sent,
         "jobSchedule": schedule,
     }
+    if job.actions:  # additive (design §2.9): absent for jobs without, secrets never echoed
+        out["actions"] = [rule.public() for rule in job.actions]
+    if job.write_back is not None:
+        out["writeBack"] = job.write_back.public()
     if job.last_status is not None:
         out["jobStatus"] = job.last_status.value
         out["lastExecutionDuration"] = duration_text(job)

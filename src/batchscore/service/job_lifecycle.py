@@ -10,11 +10,13 @@ already started finishes under the definition it started with (which it records)
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from batchscore.clock import Clock
+from batchscore.domain.actions import keep_secrets
 from batchscore.domain.jobs import CATCH_UP_NOTE, ExecutionStatus, Frequency, Job, JobSchedule
 from batchscore.domain.timefmt import format_instant, in_supported_range, parse_instant
 from batchscore.errors import Conflict, Invalid, NotFound
@@ -82,9 +84,11 @@ class JobLifecycleService:
         """``PUT /job/{id}``: the whole definition replaced, validated as POST validates it;
         creation time, history, numbering and the paused state stay."""
         parsed = self._id(job_id)
-        self.jobs.get(tenant, job_id)  # an unknown job is a 404 before any 400
+        before = self.jobs.get(tenant, job_id)  # an unknown job is a 404 before any 400
         now = self.clock.now()
         spec = self.jobs.prepare(tenant, body, now)
+        # webhook secrets are never echoed: a body sent back as read keeps the stored ones
+        spec = dataclasses.replace(spec, actions=keep_secrets(spec.actions, before.actions))
         with self.db.write() as conn:
             locked = repo.lock_job(conn, tenant, parsed)
             if locked is None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from batchscore.domain import names
+from batchscore.domain.actions import WebhookPolicy, parse_actions, parse_write_back
 from batchscore.domain.documents import object_id
 from batchscore.domain.jobs import JobSpec, MeasurementPath
 from batchscore.errors import FieldMessage, Invalid
@@ -22,9 +23,12 @@ MAX_PATH = 512
 TARGET = "associatedGroupOrDeviceId"
 
 
-def parse_job_request(body: Any, now: datetime | None = None) -> JobSpec:
+def parse_job_request(
+    body: Any, now: datetime | None = None, webhooks: WebhookPolicy | None = None
+) -> JobSpec:
     """Validate the JSON body of POST /job; raise Invalid listing every problem found. With
-    ``now``, a cron expression that never fires after it is one of them."""
+    ``now``, a cron expression that never fires after it is one of them; ``webhooks`` says
+    which loopback or private webhook hosts ``actions`` may call."""
     if not isinstance(body, dict):
         raise Invalid("The request body must be a JSON object.")
     errors: list[str] = []
@@ -34,6 +38,8 @@ def parse_job_request(body: Any, now: datetime | None = None) -> JobSpec:
     target = _target_id(body.get("associatedGroupOrDeviceId"), errors)
     canonical, sent = _mappings(body.get("modelToDeviceMappings"), errors)
     schedule = parse_schedule(body.get("jobSchedule"), errors, now)
+    actions = parse_actions(body.get("actions"), errors, webhooks or WebhookPolicy())
+    write_back = parse_write_back(body.get("writeBack"), errors)
     if errors or schedule is None or target is None:
         raise Invalid.collect(errors or ["The request body is invalid."])
     return JobSpec(
@@ -44,6 +50,8 @@ def parse_job_request(body: Any, now: datetime | None = None) -> JobSpec:
         mappings=canonical,
         mappings_sent=sent,
         schedule=schedule,
+        actions=actions,
+        write_back=write_back,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from batchscore.clock import Clock
+from batchscore.domain.actions import WebhookPolicy, check_against_model
 from batchscore.domain.documents import object_id
 from batchscore.domain.jobs import Execution, Job, JobSpec, JobStamp
 from batchscore.errors import FieldMessage, Invalid, NotFound
@@ -47,11 +48,16 @@ class JobService:
     there instead of in the embedded inventory."""
 
     def __init__(
-        self, db: Database, clock: Clock, remote_source: MeasurementSource | None = None
+        self,
+        db: Database,
+        clock: Clock,
+        remote_source: MeasurementSource | None = None,
+        webhooks: WebhookPolicy | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.remote_source = remote_source
+        self.webhooks = webhooks or WebhookPolicy()
 
     def create(self, tenant: str, body: Any) -> Job:
         now = self.clock.now()
@@ -63,7 +69,7 @@ class JobService:
     def prepare(self, tenant: str, body: Any, now: datetime) -> JobSpec:
         """A job body validated for form (and, on a Cumulocity tenant, its target checked
         there): the first half of POST's validation, shared with PUT."""
-        spec = parse_job_request(body, now)
+        spec = parse_job_request(body, now, self.webhooks)
         if self.remote_source is not None:
             try:
                 self.remote_source.devices_below(tenant, spec.target_id)
@@ -81,6 +87,7 @@ class JobService:
             if target is None or not (target.is_device or target.is_group):
                 raise target_not_found(spec.target_id)
         _check_mapping(spec, {f.name: f.required for f in model.inputs})
+        check_actions(spec, {f.name: f.data_type for f in model.outputs})
 
     def get(self, tenant: str, job_id: str) -> Job:
         parsed = parse_int_id(job_id)
@@ -157,6 +164,15 @@ class JobService:
         if parsed is None or not repo.job_exists(conn, tenant, parsed):
             raise job_not_found(job_id)
         return parsed
+
+
+def check_actions(spec: JobSpec, outputs: dict[str, str]) -> None:
+    """Raise ``Invalid`` when the spec's rules or write-back do not fit the model's outputs
+    (name -> PMML data type) or write back into a fragment the job reads."""
+    fragments = [path.split(".")[0] for path in spec.mappings.values()]
+    errors = check_against_model(spec.actions, spec.write_back, outputs, fragments)
+    if errors:
+        raise Invalid.collect(errors)
 
 
 def _check_mapping(spec: JobSpec, inputs: dict[str, bool]) -> None:

@@ -111,6 +111,8 @@ def replace_job(
             mappings=spec.mappings,
             mappings_sent=spec.mappings_sent,
             schedule=spec.schedule.sent,
+            actions=[r.stored() for r in spec.actions] or None,
+            write_back=spec.write_back.public() if spec.write_back else None,
             next_fire_at=next_fire_at,
             resume_fire_at=resume_fire_at,
             version=jobs.c.version + 1,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     update,
 )
 
+from batchscore.domain.actions import rules_from_stored, write_back_from_stored
 from batchscore.domain.jobs import (
     Execution,
     ExecutionDefinition,
@@ -44,6 +45,8 @@ def _job(row: Row[Any]) -> Job:
         next_fire_at=row.next_fire_at,
         last_status=ExecutionStatus(row.last_status) if row.last_status else None,
         last_duration_ms=row.last_duration_ms,
+        actions=rules_from_stored(row.actions),
+        write_back=write_back_from_stored(row.write_back),
         paused=row.paused,
         version=row.version,
     )
@@ -90,6 +93,8 @@ def insert_job(
             schedule=spec.schedule.sent,
             next_fire_at=next_fire_at,
             execution_count=0,
+            actions=[r.stored() for r in spec.actions] or None,
+            write_back=spec.write_back.public() if spec.write_back else None,
         )
         .returning(jobs.c.id)
     )

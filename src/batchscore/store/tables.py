@@ -180,6 +180,9 @@ jobs = Table(
     Column("last_status", String(16), nullable=True),
     Column("last_duration_ms", BigInteger, nullable=True),
     Column("execution_count", Integer, nullable=False, default=0),
+    # Design §2.9: rules (webhook secrets included) and write-back; NULL for jobs without.
+    Column("actions", JSON, nullable=True),
+    Column("write_back", JSON, nullable=True),
     # Bumped by every edit, pause and resume (design §2.8): part of the job's listing stamp.
     Column("version", Integer, nullable=False, server_default="0"),
     # Null until the job is paused once (``paused`` stays absent from its JSON until then).
@@ -355,5 +358,32 @@ events = Table(
     Column("fragments", JSON, nullable=False),
     Index(None, "tenant_id", "source_id", "time_ns", "id"),
     Index(None, "tenant_id", "time_ns", "id"),
+    sqlite_autoincrement=True,
+)
+
+# Design §2.9: the outbox of job actions. Each effect (execution, device, rule, target) is
+# written in the transaction that finishes its execution and delivered from here with its
+# idempotency key; a delivery holds its row by a lease, so instances never deliver one twice.
+action_effects = Table(
+    "action_effects",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("execution_id", Id, ForeignKey("executions.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", Tenant, nullable=False),
+    Column("device_id", BigInteger, nullable=False),
+    Column("rule", String(255), nullable=False),
+    Column("target", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    UniqueConstraint("execution_id", "device_id", "rule", "target"),
+    Index(None, "status", "next_attempt_at"),
     sqlite_autoincrement=True,
 )

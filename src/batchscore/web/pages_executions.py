@@ -303,6 +303,9 @@ def execution_page(
         previous=neighbours[0],
         following=neighbours[1],
         live_s=LIVE_S,
+        effects=(
+            svc.actions.effects(tenant, job_id, number) if job.actions or job.write_back else []
+        ),
     )
     body = render_part(request, user, "execution_body.html", **context)
     version = fingerprint(body)

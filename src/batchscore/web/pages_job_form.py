@@ -33,6 +33,7 @@ from batchscore.web.job_form import (
     local_instant,
     place_errors,
 )
+from batchscore.web.rule_form import SEVERITIES, TESTS, preview, rule_actions, rule_values
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -132,11 +133,13 @@ def _form_page(
     values: dict[str, str],
     chosen: dict[str, str],
     errors: FormErrors,
+    rule: dict[str, str] | None = None,
     **form: Any,
 ) -> HTMLResponse:
     """The job form; ``form`` overrides heading, editing, form_action, submit_label and
     cancel_url (the edit form of ``web/pages_job_lifecycle.py``)."""
     tenant = user.principal.tenant
+    rule = rule or rule_values({}, submitted=False)
     groups, devices = targets(request, tenant)
     model = _model_or_none(request, tenant, values["associatedModel"])
     series = available_series(request, tenant, values["associatedGroupOrDeviceId"])
@@ -167,6 +170,10 @@ def _form_page(
         run_at=run_at_note(request, values["scheduleAt"], values["timeZone"]),
         zone=values["timeZone"],
         live=False,
+        rule=rule,
+        rule_preview=preview(rule["text"]),
+        tests=TESTS,
+        severities=SEVERITIES,
     )
 
 
@@ -188,11 +195,15 @@ async def create_job(request: Request, user: ConsoleUser = CurrentUser) -> Respo
     values, chosen = form_values(form), form_mappings(form)
     svc = services(request)
     body = job_body(values, chosen)
+    rule = rule_values(form, submitted=True)
+    actions = rule_actions(rule)
+    if actions:
+        body["actions"] = actions
     try:
         job = await run_in_threadpool(svc.jobs.create, user.principal.tenant, body)
     except (Invalid, NotFound) as exc:
         errors = place_errors(exc.messages, chosen.keys() | _model_inputs(request, user, values))
-        return await run_in_threadpool(_form_page, request, user, values, chosen, errors)
+        return await run_in_threadpool(_form_page, request, user, values, chosen, errors, rule)
     done = "created-asap" if _run_at_passed(body, svc.clock.now()) else "created"
     return RedirectResponse(f"/jobs/{job.id}?done={done}", status_code=303)
 
@@ -232,6 +243,16 @@ def mapping_part(
         rows=mapping_rows(model, series, {}, guess=True),
         errors=FormErrors(),
     )
+
+
+@router.get("/jobs/new/rule-preview")
+def rule_preview_part(
+    request: Request,
+    text: str = Query("", alias="rule.text", max_length=1000),
+    user: ConsoleUser = CurrentUser,
+) -> HTMLResponse:
+    """The rule's alarm text with sample values, re-drawn as it is typed."""
+    return page(request, "job_rule_preview.html", user, rule_preview=preview(text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,11 @@ async def save_job(job_id: str, request: Request, user: ConsoleUser = CurrentUse
     body["jobSchedule"].update(
         {k: job.schedule[k] for k in EXTRA_SCHEDULE_FIELDS if k in job.schedule}
     )
+    # nor for the job's actions and write-back (design §2.9; the rule fieldset is for new jobs)
+    if job.actions:
+        body["actions"] = [rule.stored() for rule in job.actions]
+    if job.write_back is not None:
+        body["writeBack"] = job.write_back.public()
     try:
         await run_in_threadpool(svc.job_lifecycle.replace, user.principal.tenant, job_id, body)
     except (Invalid, NotFound) as exc:
