@@ -10,9 +10,9 @@ a series already has at that instant are skipped as ``series.not_stored`` skips 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -114,26 +114,35 @@ def insert_grid(conn: Connection, tenant: str, grid: ValueGrid) -> GridWrite:
     id_of = np.zeros((len(types), n), dtype=np.int64)
     id_of[kinds, rows] = ids
     docs = _docs(tenant, grid, masks, types, ids, rows, kinds)
-    values: list[tuple[Any, ...]] = []
-    for column, mask in zip(grid.columns, masks, strict=True):
-        where = np.flatnonzero(mask)
-        k = types.index(column.type)
-        values.extend(
-            zip(
-                repeat(tenant),
-                grid.devices[where].tolist(),
-                repeat(column.fragment),
-                repeat(column.series),
-                grid.times_ns[where].tolist(),
-                id_of[k, where].tolist(),
-                column.values[where].tolist(),
-                repeat(None),
-                strict=False,
-            )
-        )
+    values = chain.from_iterable(
+        _column_rows(tenant, grid, column, mask, id_of[types.index(column.type)])
+        for column, mask in zip(grid.columns, masks, strict=True)
+    )
     driver.insert(conn, "measurements", DOC_COLUMNS, docs)
-    driver.insert(conn, "measurement_values", VALUE_COLUMNS, values)
+    driver.insert_stream(conn, "measurement_values", VALUE_COLUMNS, values, fresh)
     return GridWrite(fresh, len(docs), present - fresh)
+
+
+def _column_rows(
+    tenant: str,
+    grid: ValueGrid,
+    column: GridColumn,
+    mask: npt.NDArray[np.bool_],
+    ids: Ints,
+) -> Iterator[tuple[Any, ...]]:
+    """The ``measurement_values`` rows of one column's fresh values (tuples made as consumed)."""
+    where = np.flatnonzero(mask)
+    return zip(
+        repeat(tenant),
+        grid.devices[where].tolist(),
+        repeat(column.fragment),
+        repeat(column.series),
+        grid.times_ns[where].tolist(),
+        ids[where].tolist(),
+        column.values[where].tolist(),
+        repeat(None),
+        strict=False,
+    )
 
 
 def _docs(
