@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -34,6 +36,7 @@ from batchscore.store.db import Database
 from batchscore.store.series import ValueRow
 from batchscore.store.value_grid import GridWrite, ValueGrid, insert_grid
 
+T = TypeVar("T")
 BATCH_VALUES = 20_000
 LONG_REQUIRED = ("time", "fragment", "series", "value")
 LONG_OPTIONAL = ("unit", "type", "device")
@@ -151,24 +154,31 @@ def import_measurements(
         convert = long_values if chosen is Layout.LONG else wide_values
         per_row = 1 if chosen is Layout.LONG else max(len(columns) - 1, 2)
         paths = [(c, None if c in ("time", DEVICE_COLUMN) else wide_path(c)) for c in columns]
-        for block in blocks(max(batch_values // per_row, 1)):
-            grid = wide_grid(block, device_id, measurement_type, paths) if per_row > 1 else None
-            if grid is not None and _all_known(db, tenant, grid, device_id):
+
+        def read(block: Block) -> tuple[Block, ValueGrid | None]:
+            if per_row == 1:
+                return block, None
+            return block, wide_grid(block, device_id, measurement_type, paths)
+
+        read_ahead = _ahead(map(read, blocks(max(batch_values // per_row, 1))))
+        with closing(read_ahead):
+            for block, grid in read_ahead:
+                if grid is not None and _all_known(db, tenant, grid, device_id):
+                    with db.write() as conn:
+                        written = insert_grid(conn, tenant, grid)
+                    tally.add_grid(grid, written)
+                    if on_progress is not None:
+                        on_progress(ImportProgress(block.done, block.total, tally.values))
+                    continue
+                values = convert(block, device_id, measurement_type)
+                if device_id is None:
+                    _check_devices(db, tenant, block, values)
                 with db.write() as conn:
-                    written = insert_grid(conn, tenant, grid)
-                tally.add_grid(grid, written)
+                    fresh = series_repo.not_stored(conn, tenant, values)
+                    repo.insert_values(conn, tenant, fresh)
+                tally.add(len(block), values, len(values) - len(fresh))
                 if on_progress is not None:
                     on_progress(ImportProgress(block.done, block.total, tally.values))
-                continue
-            values = convert(block, device_id, measurement_type)
-            if device_id is None:
-                _check_devices(db, tenant, block, values)
-            with db.write() as conn:
-                fresh = series_repo.not_stored(conn, tenant, values)
-                repo.insert_values(conn, tenant, fresh)
-            tally.add(len(block), values, len(values) - len(fresh))
-            if on_progress is not None:
-                on_progress(ImportProgress(block.done, block.total, tally.values))
     return ImportSummary(
         chosen,
         tally.rows,
@@ -180,6 +190,18 @@ def import_measurements(
         tally.kept,
         len(tally.devices) if tally.devices else int(device_id is not None),
     )
+
+
+def _ahead(items: Iterator[T]) -> Generator[T, None, None]:
+    """The items of ``items``, the next one made in a thread while the caller handles this
+    one: the next block is read and converted while this one is written (the database driver
+    runs without the GIL). Close it (``contextlib.closing``) before closing what it reads."""
+    with ThreadPoolExecutor(1, thread_name_prefix="import-read") as pool:
+        done = object()
+        future = pool.submit(next, items, done)
+        while (item := future.result()) is not done:
+            future = pool.submit(next, items, done)
+            yield item  # type: ignore[misc]
 
 
 def _all_known(db: Database, tenant: str, grid: ValueGrid, device_id: int | None) -> bool:
