@@ -28,6 +28,8 @@ def rows(conn: Connection, qmark_sql: str, params: tuple[Any, ...]) -> Sequence[
 def many(conn: Connection, qmark_sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
     """``qmark_sql`` once per row (SQLite's ``executemany`` runs in-process; psycopg's pipelines
     the statements); ``rows`` may be an iterator (zip's tuples are then reused, not kept)."""
+    if isinstance(rows, Sequence) and not rows:
+        return
     cursor: Any = conn.connection.cursor()  # the driver's: it takes any iterable of rows
     try:
         cursor.executemany(_sql(conn, qmark_sql), rows)
