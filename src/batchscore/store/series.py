@@ -150,7 +150,13 @@ def read_paths(
             data = b"".join(bytes(block) for block in copy)
     finally:
         cursor.close()
-    count = (len(data) - _COPY_HEADER - _COPY_TRAILER) // _COPY_ROW.itemsize
+    count, odd = divmod(len(data) - _COPY_HEADER - _COPY_TRAILER, _COPY_ROW.itemsize)
+    if odd or not data.startswith(b"PGCOPY\n\xff\r\n\x00") or data[15:19] != bytes(4):
+        # not the layout read below (a header extension): read it per path instead
+        return [
+            read_series(conn, tenant, device_id, fragment, series, start_ns, end_ns)
+            for fragment, series in paths
+        ]
     rows = np.frombuffer(data, dtype=_COPY_ROW, count=count, offset=_COPY_HEADER)
     keys = rows["k"].astype(np.int64)
     # Rows come by (fragment, series), not by index: order them by index, keeping time order.
