@@ -9,9 +9,10 @@ the bench IsolationForest ``iforest_100`` (``bench/pmml_models.py``, built when 
 
 Per scenario, on a fresh database (a SQLite file in a temp dir, or a new PostgreSQL database):
 - end to end: a ``once`` job over the window (the device, or a group of the devices), fired with
-  ``fire_now`` and executed synchronously by ``Services.executor.run`` (the ``JobExecutor`` that
-  ``Services.build`` wires, default ``read_chunk``); the first run includes compiling the model
-  into the cache (cold), the next ``--repeat`` runs reuse it (warm);
+  ``Services.runs.fire`` and executed synchronously by ``Services.executor.run`` (the
+  ``JobExecutor`` that ``Services.build`` wires, default ``read_chunk``); the first run
+  includes compiling the model into the cache (cold), the next ``--repeat`` runs reuse it
+  (warm);
 - raw read: ``EmbeddedSource.read`` of the same 6 series of each device, whole window in one
   chunk, into numpy;
 - raw scoring: the compiled model's ``score`` on each device's aligned columns (aligned once,
@@ -40,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from batchscore.scheduling.manual import fire_now
 from fresh_db import database
 from pmml_models import bench_input, model_pmml
 from sqlalchemy import func, select
@@ -194,9 +194,7 @@ def run_scenario(
         executed: list[int] = []
 
         def execute() -> None:
-            execution = fire_now(
-                db, job, clock.now(), owner=services.executor.owner, lease=services.executor.lease
-            )
+            execution = services.runs.fire(TENANT, str(job.id))
             status = services.executor.run(execution)
             assert status is ExecutionStatus.SUCCESS, status
             executed.append(execution.id)

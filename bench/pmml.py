@@ -1,10 +1,13 @@
 """PMML scoring benchmark: batchscore's evaluator vs scikit-learn (and JPMML if available).
 
-Run: ``.venv/bin/python bench/pmml.py [--rows N] [--models svc_rbf,knn_2000]``.
-Single-threaded by construction. The models and the input rows are made by
-``bench/pmml_models.py`` with fixed seeds (``scripts/make_bench_models.py`` builds them all;
-this script builds what is missing), cached in ``bench/.models/``. Our first 1,000 rows are
-checked against JPMML's output in the same run.
+Run: ``.venv/bin/python bench/pmml.py [--rows N] [--models svc_rbf,knn_2000] [--all-cores]``.
+Single-threaded by default. ``--all-cores``: ours through the scoring pool the service uses
+(``BATCHSCORE_SCORING_THREADS``, default: the cores this process may use; row blocks on
+threads) against JPMML's ``evaluateAll`` with its default parallelism (a Java parallel stream
+over all cores); BLAS stays single-threaded per thread in both modes. The models and the
+input rows are made by ``bench/pmml_models.py`` with fixed seeds
+(``scripts/make_bench_models.py`` builds them all; this script builds what is missing), cached
+in ``bench/.models/``. Our first 1,000 rows are checked against JPMML's output in the same run.
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ from pmml_models import (  # noqa: E402
 )
 
 from batchscore.errors import ModelError  # noqa: E402
+from batchscore.runtime.parallel import ScoringPool, default_threads, parallel  # noqa: E402
 from batchscore.runtime.pmml import PmmlEngine  # noqa: E402
+from batchscore.settings import Settings  # noqa: E402
 
 BIG_FOREST = Path(__file__).resolve().parents[1] / "tests/data/pmml/corpus/big_forest/model.pmml"
 
@@ -109,11 +114,11 @@ def jpmml_available() -> bool:
 
 
 def jpmml_run(
-    model: BenchModel, columns: dict[str, np.ndarray], rows: int
+    model: BenchModel, columns: dict[str, np.ndarray], rows: int, parallelism: int = 1
 ) -> tuple[float, int, Table]:
-    """JPMML's time for the first ``rows`` rows on one thread (scored in batches: 100,000
-    k-NN rows at once exhaust the default Java heap), the rows timed, and its output for the
-    first 1,000."""
+    """JPMML's time for the first ``rows`` rows on ``parallelism`` threads (-1: its default,
+    all cores; scored in batches: 100,000 k-NN rows at once exhaust the default Java heap),
+    the rows timed, and its output for the first 1,000."""
     import pandas  # jpmml_evaluator works on DataFrames
     from jpmml_evaluator import make_evaluator
 
@@ -128,7 +133,7 @@ def jpmml_run(
     for start in range(0, n, JPMML_BATCH):
         batch = frame.iloc[start : start + JPMML_BATCH]
         begin = time.perf_counter()
-        result = evaluator.evaluateAll(batch, parallelism=1)  # its default: all cores
+        result = evaluator.evaluateAll(batch, parallelism=parallelism)
         seconds += time.perf_counter() - begin
         if not first:
             first.append(result)
@@ -149,6 +154,11 @@ def main() -> None:
         type=int,
         help="time JPMML on the first N rows only (default: all; its k-NN takes minutes)",
     )
+    parser.add_argument(
+        "--all-cores",
+        action="store_true",
+        help="ours on the scoring pool, JPMML on its default parallelism (all cores)",
+    )
     args = parser.parse_args()
     wanted = set(args.models.split(",")) if args.models else None
     everything = load_input()
@@ -161,7 +171,13 @@ def main() -> None:
     n = frame.shape[0]
     engine = PmmlEngine()
     jpmml = jpmml_available()
-    print(f"{n} rows, single thread")
+    pool = None
+    if args.all_cores:
+        threads = Settings().scoring_threads or default_threads()
+        pool = ScoringPool(threads)
+        print(f"{n} rows, all cores: ours on {threads} scoring threads, JPMML parallelism=-1")
+    else:
+        print(f"{n} rows, single thread")
     print(
         f"{'model':14s} {'ours rows/s':>12s} {'sklearn':>12s} {'ratio':>7s} {'jpmml':>10s} "
         f"{'vs jpmml':>9s}  first 1000 rows vs JPMML"
@@ -169,7 +185,7 @@ def main() -> None:
     for model in models:
         ours, first, check = None, None, "n/a"
         try:
-            compiled = engine.load(model.pmml.read_bytes())
+            compiled = parallel(engine.load(model.pmml.read_bytes()), pool)
         except ModelError as exc:
             check = f"not scored: {exc}"
         else:
@@ -179,7 +195,9 @@ def main() -> None:
         sk = sklearn_timer(model, frame)
         jp_rate, expected = None, None
         if jpmml:
-            seconds, timed, expected = jpmml_run(model, columns, args.jpmml_rows or n)
+            seconds, timed, expected = jpmml_run(
+                model, columns, args.jpmml_rows or n, -1 if args.all_cores else 1
+            )
             jp_rate = timed / seconds
         if first is not None and expected is not None:
             check = check_first_rows(first, expected)

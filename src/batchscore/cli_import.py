@@ -18,6 +18,7 @@ from rich.progress import (
 from batchscore.composition.database import Database, migrated_database
 from batchscore.domain.measurements import format_time
 from batchscore.errors import BatchscoreError, Invalid
+from batchscore.service.import_folder import import_folder
 from batchscore.service.importer import ImportProgress, ImportSummary, Layout, import_measurements
 from batchscore.settings import Settings
 
@@ -27,7 +28,11 @@ console = Console(stderr=True)
 
 @import_app.command("measurements")
 def import_measurements_command(
-    file: Path = typer.Argument(..., help="CSV (.csv, .csv.gz) or Parquet (.parquet) file."),
+    file: Path = typer.Argument(
+        ...,
+        help="CSV (.csv, .csv.gz) or Parquet (.parquet) file, or a folder of them: one file per "
+        "device named by its id (12345.csv), or files with a 'device' column.",
+    ),
     device: int = typer.Option(
         None,
         "--device",
@@ -45,8 +50,9 @@ def import_measurements_command(
         None, "--type", help="Measurement type (default: the fragment name)."
     ),
 ) -> None:
-    """Import measurements of one device, or of the devices a 'device' column names; values
-    already stored are skipped, so re-importing the same rows changes nothing."""
+    """Import measurements of one device, of the devices a 'device' column names, or of a
+    folder of files (one per device); values already stored are skipped, so re-importing the
+    same rows changes nothing."""
     settings = Settings()
     try:
         with migrated_database(settings.database_url) as db:
@@ -81,6 +87,18 @@ def _run(
         def report(at: ImportProgress) -> None:
             progress.update(task, completed=at.done, total=at.total, values=at.values)
 
+        if file.is_dir():
+            if device is not None:
+                raise Invalid("A folder names its devices by file name: leave --device out.")
+            progress.update(task, description=f"importing {file.name}/ (files)")
+            return import_folder(
+                db,
+                tenant,
+                file,
+                layout=layout,
+                measurement_type=measurement_type,
+                on_progress=report,
+            )
         return import_measurements(
             db,
             tenant,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from batchscore.domain.jobs import MeasurementPath
 from batchscore.execution.align import align_records
 from batchscore.execution.codec import Chunk, decode_chunk, encode_chunk
-from batchscore.execution.writer import ChunkWriter
+from batchscore.execution.writer import ChunkWriter, EncodedChunk
 from batchscore.sources.source import Series
 
 A = MeasurementPath("f", "a")
@@ -65,17 +66,61 @@ def test_codec_round_trip(column: Any) -> None:
         assert back.columns["out"].tolist() == expected
 
 
-def test_writer_cuts_chunks_on_the_page_grid() -> None:
-    written: list[tuple[int, int, int, int]] = []
+def test_writer_cuts_chunks_on_the_page_grid_and_writes_them_in_batches() -> None:
+    batches: list[list[tuple[int, int, int, int]]] = []
 
-    def sink(seq: int, device: int, start: int, count: int, payload: bytes) -> None:
-        assert len(decode_chunk(payload)) == count
-        written.append((seq, device, start, count))
+    def sink(batch: Sequence[EncodedChunk]) -> None:
+        for _, _, _, count, payload in batch:
+            assert len(decode_chunk(payload)) == count
+        batches.append([chunk[:4] for chunk in batch])
 
-    writer = ChunkWriter(sink, rows_per_chunk=4)
+    writer = ChunkWriter(sink, rows_per_chunk=4, chunks_per_batch=2)
     writer.add(1, np.arange(6), {"v": np.arange(6, dtype=np.float64)})
+    assert batches == []  # 6 records: less than a batch of two chunks
     writer.add(2, np.arange(3), {"v": np.zeros(3)})
     writer.add(3, np.arange(0), {"v": np.zeros(0)})
+    assert batches == [[(0, 1, 0, 4), (1, 1, 4, 4)]]
     writer.flush()
-    assert written == [(0, 1, 0, 4), (1, 1, 4, 4), (2, 2, 8, 1)]
+    assert batches == [[(0, 1, 0, 4), (1, 1, 4, 4)], [(2, 2, 8, 1)]]
     assert writer.total == 9
+
+
+def test_a_failed_batch_stays_buffered_to_be_written_again() -> None:
+    stored: list[tuple[int, int, int, int]] = []
+    failing = [True]
+
+    def sink(batch: Sequence[EncodedChunk]) -> None:
+        if failing[0]:
+            raise OSError("disk full")
+        stored.extend(chunk[:4] for chunk in batch)
+
+    writer = ChunkWriter(sink, rows_per_chunk=4, chunks_per_batch=3)
+    writer.add(1, np.arange(5), {"v": np.zeros(5)})
+    with pytest.raises(OSError, match="disk full"):
+        writer.flush()
+    assert (writer.written, writer.total) == (0, 5)
+    failing[0] = False
+    writer.flush()
+    assert stored == [(0, 1, 0, 4), (1, 1, 4, 1)]
+    assert writer.written == 5
+
+
+def test_chunks_waiting_a_second_are_stored_at_the_next_heartbeat() -> None:
+    stored: list[int] = []
+    now = [100.0]
+    writer = ChunkWriter(
+        lambda batch: stored.extend(c[0] for c in batch),
+        rows_per_chunk=2,
+        monotonic=lambda: now[0],
+    )
+    writer.add(1, np.arange(3), {"v": np.zeros(3)})
+    writer.heartbeat()
+    assert stored == []  # one chunk pending, for no time yet
+    now[0] += 1.0
+    writer.heartbeat()
+    assert stored == [0]
+    writer.add(1, np.arange(3, 5), {"v": np.zeros(2)})
+    assert stored == [0]
+    now[0] += 1.5
+    writer.add(1, np.arange(5, 7), {"v": np.zeros(2)})  # the next chunk finds one pending 1.5 s
+    assert stored == [0, 1, 2]

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,7 +38,7 @@ from batchscore.execution.lifecycle import ClaimedExecution, Lifecycle
 from batchscore.execution.models import resolve_model
 from batchscore.execution.partitions import DeviceReport, PartitionWork, ScoredPiece
 from batchscore.execution.runner import InlineRunner, PartitionFailed, PartitionRunner
-from batchscore.execution.writer import ChunkWriter
+from batchscore.execution.writer import ChunkWriter, EncodedChunk
 from batchscore.runtime.registry import ModelCache
 from batchscore.sources.source import MeasurementSource
 from batchscore.store import jobs as jobs_repo
@@ -369,9 +369,10 @@ class JobExecutor:
             read_chunk=self.read_chunk,
         )
 
-        def store(seq: int, device: int, start: int, count: int, payload: bytes) -> None:
-            self._store_chunk(execution.id, seq, device, start, count, payload)
+        def store(batch: Sequence[EncodedChunk]) -> None:
+            self._store_chunks(execution.id, batch)
             if progress is not None:
+                _, _, start, count, _ = batch[-1]
                 progress(start + count)
 
         writer = ChunkWriter(store)
@@ -423,16 +424,8 @@ class JobExecutor:
             return writer.written
         return writer.total
 
-    def _store_chunk(
-        self,
-        execution_id: int,
-        seq: int,
-        device: int,
-        start: int,
-        count: int,
-        payload: bytes,
-    ) -> None:
-        """Write one chunk, retrying while the database is unreachable (up to
+    def _store_chunks(self, execution_id: int, batch: Sequence[EncodedChunk]) -> None:
+        """Write a batch of chunks, retrying while the database is unreachable (up to
         ``store_down_s``); a full disk fails the execution at once."""
         backoff = Backoff(f"storing inferences of execution {execution_id}", log)
         down_since: float | None = None
@@ -440,9 +433,7 @@ class JobExecutor:
             if self._cancel.is_set():
                 raise Stopping
             try:
-                stored = self.lifecycle.write_chunk(
-                    execution_id, seq, device, start, count, payload
-                )
+                stored = self.lifecycle.write_chunks(execution_id, batch)
             except StoreUnavailable as exc:
                 down_since = down_since or time.monotonic()
                 if time.monotonic() - down_since >= self.store_down_s:
@@ -499,6 +490,7 @@ class _WriterSink:
             self.tally.add(piece.device, piece.times_ns, piece.outputs)
 
     def heartbeat(self) -> None:
+        self.writer.heartbeat()
         self.renew()
 
 

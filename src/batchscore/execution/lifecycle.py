@@ -273,16 +273,17 @@ class Lifecycle:
         with self.db.write() as conn:
             return leases.renew(conn, ids, self.owner, now + self.lease)
 
-    def write_chunk(
-        self, execution_id: int, seq: int, device: int, start: int, count: int, payload: bytes
+    def write_chunks(
+        self, execution_id: int, batch: Sequence[tuple[int, int, int, int, bytes]]
     ) -> bool:
-        """Store one inference chunk of a running execution, in the transaction that checks
-        (and renews) that this instance still holds it; False (nothing written) if not."""
+        """Store a batch of inference chunks (seq, first device, row_start, row_count, payload)
+        of a running execution in one insert, in the transaction that checks (and renews) that
+        this instance still holds it; False (nothing written) if not."""
         now = self.clock.now()
         with self.db.write() as conn:
             if not leases.renew(conn, [execution_id], self.owner, now + self.lease):
                 return False
-            inferences_repo.insert_chunk(conn, execution_id, seq, device, start, count, payload)
+            inferences_repo.insert_chunks(conn, execution_id, batch)
         return True
 
     def finish(

@@ -13,24 +13,30 @@ stopped by a bad row can be repeated after the fix); a long file never holds one
 from __future__ import annotations
 
 import enum
-import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from batchscore.domain.documents import object_id
+import numpy as np
+
 from batchscore.domain.measurements import MAX_NAME, MAX_UNIT, limit_messages, to_ns, valid_name
-from batchscore.domain.timefmt import EARLIEST, LATEST, parse_instant
+from batchscore.domain.timefmt import EARLIEST, LATEST
 from batchscore.errors import Invalid, NotFound
+from batchscore.service.import_cells import cell_device, cell_text, cell_time_ns, cell_value
 from batchscore.service.import_files import Block, open_blocks
+from batchscore.service.import_grid import wide_grid
 from batchscore.store import inventory as inventory_repo
 from batchscore.store import measurements as repo
 from batchscore.store import series as series_repo
 from batchscore.store.db import Database
 from batchscore.store.series import ValueRow
+from batchscore.store.value_grid import GridWrite, ValueGrid, insert_grid
 
+T = TypeVar("T")
 BATCH_VALUES = 20_000
 LONG_REQUIRED = ("time", "fragment", "series", "value")
 LONG_OPTIONAL = ("unit", "type", "device")
@@ -82,6 +88,23 @@ class _Tally:
     first_ns: int | None = None
     last_ns: int | None = None
 
+    def add_grid(self, grid: ValueGrid, written: GridWrite) -> None:
+        self.rows += len(grid)
+        self.values += written.values + written.kept
+        self.kept += written.kept
+        held = np.zeros(len(grid), dtype=bool)
+        for column in grid.columns:
+            has = ~np.isnan(column.values)
+            if has.any():
+                self.series.add(f"{column.fragment}.{column.series}")
+                held |= has
+        if not held.any():
+            return
+        self.devices.update(np.unique(grid.devices[held]).tolist())
+        lo, hi = int(grid.times_ns[held].min()), int(grid.times_ns[held].max())
+        self.first_ns = lo if self.first_ns is None else min(self.first_ns, lo)
+        self.last_ns = hi if self.last_ns is None else max(self.last_ns, hi)
+
     def add(self, rows: int, values: Sequence[ValueRow], kept: int) -> None:
         self.rows += rows
         self.values += len(values)
@@ -129,17 +152,33 @@ def import_measurements(
         check_header(chosen, columns)
         check_device(columns, device_id)
         convert = long_values if chosen is Layout.LONG else wide_values
-        per_row = 1 if chosen is Layout.LONG else len(columns) - 1
-        for block in blocks(max(batch_values // per_row, 1)):
-            values = convert(block, device_id, measurement_type)
-            if device_id is None:
-                _check_devices(db, tenant, block, values)
-            with db.write() as conn:
-                fresh = series_repo.not_stored(conn, tenant, values)
-                repo.insert_values(conn, tenant, fresh)
-            tally.add(len(block), values, len(values) - len(fresh))
-            if on_progress is not None:
-                on_progress(ImportProgress(block.done, block.total, tally.values))
+        per_row = 1 if chosen is Layout.LONG else max(len(columns) - 1, 2)
+        paths = [(c, None if c in ("time", DEVICE_COLUMN) else wide_path(c)) for c in columns]
+
+        def read(block: Block) -> tuple[Block, ValueGrid | None]:
+            if per_row == 1:
+                return block, None
+            return block, wide_grid(block, device_id, measurement_type, paths)
+
+        read_ahead = _ahead(map(read, blocks(max(batch_values // per_row, 1))))
+        with closing(read_ahead):
+            for block, grid in read_ahead:
+                if grid is not None and _all_known(db, tenant, grid, device_id):
+                    with db.write() as conn:
+                        written = insert_grid(conn, tenant, grid)
+                    tally.add_grid(grid, written)
+                    if on_progress is not None:
+                        on_progress(ImportProgress(block.done, block.total, tally.values))
+                    continue
+                values = convert(block, device_id, measurement_type)
+                if device_id is None:
+                    _check_devices(db, tenant, block, values)
+                with db.write() as conn:
+                    fresh = series_repo.not_stored(conn, tenant, values)
+                    repo.insert_values(conn, tenant, fresh)
+                tally.add(len(block), values, len(values) - len(fresh))
+                if on_progress is not None:
+                    on_progress(ImportProgress(block.done, block.total, tally.values))
     return ImportSummary(
         chosen,
         tally.rows,
@@ -151,6 +190,28 @@ def import_measurements(
         tally.kept,
         len(tally.devices) if tally.devices else int(device_id is not None),
     )
+
+
+def _ahead(items: Iterator[T]) -> Generator[T, None, None]:
+    """The items of ``items``, the next one made in a thread while the caller handles this
+    one: the next block is read and converted while this one is written (the database driver
+    runs without the GIL). Close it (``contextlib.closing``) before closing what it reads."""
+    with ThreadPoolExecutor(1, thread_name_prefix="import-read") as pool:
+        done = object()
+        future = pool.submit(next, items, done)
+        while (item := future.result()) is not done:
+            future = pool.submit(next, items, done)
+            yield item  # type: ignore[misc]
+
+
+def _all_known(db: Database, tenant: str, grid: ValueGrid, device_id: int | None) -> bool:
+    """Whether every device of a grid's rows is a managed object of ``tenant`` (the named
+    device is known already)."""
+    if device_id is not None:
+        return True
+    wanted = set(np.unique(grid.devices).tolist())
+    with db.read() as conn:
+        return inventory_repo.existing_ids(conn, tenant, wanted) >= wanted
 
 
 def check_device(columns: Sequence[str], device_id: int | None) -> None:
@@ -173,7 +234,7 @@ def _check_devices(db: Database, tenant: str, block: Block, values: list[ValueRo
         return
     errors: list[str] = []
     for i, cell in enumerate(block.columns[DEVICE_COLUMN]):
-        device = _device(cell)
+        device = cell_device(cell)
         if device in unknown:
             unknown.discard(device)
             errors.append(
@@ -236,20 +297,12 @@ def devices_of(block: Block, device_id: int | None, errors: list[str]) -> list[i
         return [device_id] * len(block)
     out: list[int | None] = []
     for i, cell in enumerate(cells):
-        device = _device(cell)
+        device = cell_device(cell)
         if device is None:
-            errors.append(f"{block.lines[i]}: device {_text(cell)[:40]!r} is no managed object id.")
+            text = cell_text(cell)[:40]
+            errors.append(f"{block.lines[i]}: device {text!r} is no managed object id.")
         out.append(device)
     return out
-
-
-def _device(cell: Any) -> int | None:
-    if isinstance(cell, int) and not isinstance(cell, bool):
-        return object_id(cell)
-    text = _text(cell)
-    if text.endswith(".0") and text[:-2].isdigit():  # a float column of ids (Parquet, pandas)
-        text = text[:-2]
-    return object_id(text)
 
 
 def long_values(
@@ -269,18 +322,18 @@ def long_values(
     ):
         where = block.lines[i]
         before = len(errors)
-        time_ns = _time_ns(when, where, errors)
-        fragment = _text(fragment)
-        series = _text(series)
+        time_ns = cell_time_ns(when, where, errors)
+        fragment = cell_text(fragment)
+        series = cell_text(series)
         if not valid_name(fragment) or not valid_name(series):
             errors.append(f"{where}: {fragment[:80]!r}.{series[:80]!r} is not a fragment.series.")
-        value = _value(raw, where, errors)
+        value = cell_value(raw, where, errors)
         if value is None and len(errors) == before:
             errors.append(f"{where}: the value is missing.")
-        unit = _text(unit) or None
+        unit = cell_text(unit) or None
         if unit is not None and len(unit) > MAX_UNIT:
             errors.append(f"{where}: the unit has more than {MAX_UNIT} characters.")
-        kind = _text(type_) or measurement_type or fragment
+        kind = cell_text(type_) or measurement_type or fragment
         if len(kind) > MAX_NAME:
             errors.append(f"{where}: the type has more than {MAX_NAME} characters.")
         device = devices[i]
@@ -296,7 +349,9 @@ def wide_values(
     """The values of a wide-layout block (empty and NaN cells are gaps); raises ``Invalid``
     listing its bad rows."""
     errors: list[str] = []
-    times = [_time_ns(when, block.lines[i], errors) for i, when in enumerate(block.columns["time"])]
+    times = [
+        cell_time_ns(when, block.lines[i], errors) for i, when in enumerate(block.columns["time"])
+    ]
     devices = devices_of(block, device_id, errors)
     rows: list[ValueRow] = []
     for column, cells in block.columns.items():
@@ -306,7 +361,7 @@ def wide_values(
         fragment, series = path
         kind = measurement_type or fragment
         for i, raw in enumerate(cells):
-            value = _value(raw, block.lines[i], errors, column=column, gaps=True)
+            value = cell_value(raw, block.lines[i], errors, column=column, gaps=True)
             time_ns, device = times[i], devices[i]
             if value is not None and time_ns is not None and device is not None:
                 rows.append(ValueRow(device, fragment, series, time_ns, value, None, kind))
@@ -328,43 +383,3 @@ def _raise_for(errors: list[str]) -> None:
 def _line_order(message: str) -> int:
     head = message.split(":", 1)[0].rsplit(" ", 1)[-1]
     return int(head) if head.isdigit() else 0
-
-
-def _text(cell: Any) -> str:
-    return "" if cell is None else str(cell).strip()
-
-
-def _time_ns(cell: Any, where: str, errors: list[str]) -> int | None:
-    if isinstance(cell, int) and not isinstance(cell, bool):
-        time_ns = cell
-    else:
-        text = _text(cell)
-        try:
-            time_ns = to_ns(parse_instant(text))
-        except (ValueError, TypeError):
-            errors.append(f"{where}: time {text[:40]!r} is not ISO-8601 with a UTC offset.")
-            return None
-        except OverflowError:
-            time_ns = -1
-    if not _EARLIEST_NS <= time_ns < _LATEST_NS:
-        errors.append(f"{where}: time must lie in [1970-01-01, 2100-01-01) UTC.")
-        return None
-    return time_ns
-
-
-def _value(
-    cell: Any, where: str, errors: list[str], *, column: str = "value", gaps: bool = False
-) -> float | None:
-    if cell is None or (isinstance(cell, str) and not cell.strip()):
-        return None
-    try:
-        value = float(cell)
-    except (ValueError, TypeError, OverflowError):
-        errors.append(f"{where}: {column} {str(cell)[:40]!r} is not a number.")
-        return None
-    if math.isnan(value) and gaps:
-        return None
-    if not math.isfinite(value):
-        errors.append(f"{where}: {column} must be a finite number.")
-        return None
-    return value

@@ -39,22 +39,17 @@ class EmbeddedSource:
         chunk: timedelta | None = None,
     ) -> Iterator[SeriesChunk]:
         wanted = list(dict.fromkeys(paths))
+        pairs = [(path.fragment, path.series) for path in wanted]
 
         def read(lo: datetime, hi: datetime) -> dict[MeasurementPath, Series]:
             lo_ns, hi_ns = to_ns(lo), to_ns(hi)
-            # One short read transaction per chunk, so a long window never pins a snapshot.
+            # One short read transaction per chunk, so a long window never pins a snapshot;
+            # one query for all the device's paths.
             with self.db.read() as conn:
-                return {
-                    path: Series(
-                        *repo.read_series(
-                            conn, tenant, device_id, path.fragment, path.series, lo_ns, hi_ns
-                        )
-                    )
-                    for path in wanted
-                }
+                found = repo.read_paths(conn, tenant, device_id, pairs, lo_ns, hi_ns)
+            return {path: Series(*arrays) for path, arrays in zip(wanted, found, strict=True)}
 
         def first(lo: datetime, hi: datetime) -> int | None:
-            pairs = [(path.fragment, path.series) for path in wanted]
             with self.db.read() as conn:
                 return repo.first_time(conn, tenant, device_id, pairs, to_ns(lo), to_ns(hi))
 

@@ -4,7 +4,7 @@ rewritten for drivers of the ``%s`` style (psycopg)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -25,12 +25,12 @@ def rows(conn: Connection, qmark_sql: str, params: tuple[Any, ...]) -> Sequence[
         cursor.close()
 
 
-def many(conn: Connection, qmark_sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+def many(conn: Connection, qmark_sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
     """``qmark_sql`` once per row (SQLite's ``executemany`` runs in-process; psycopg's pipelines
-    the statements)."""
-    if not rows:
+    the statements); ``rows`` may be an iterator (zip's tuples are then reused, not kept)."""
+    if isinstance(rows, Sequence) and not rows:
         return
-    cursor = conn.connection.cursor()
+    cursor: Any = conn.connection.cursor()  # the driver's: it takes any iterable of rows
     try:
         cursor.executemany(_sql(conn, qmark_sql), rows)
     finally:
@@ -47,10 +47,21 @@ def insert(
 ) -> None:
     """Insert ``rows`` (values of ``columns``, in order) into ``table``: ``executemany`` on
     SQLite and for a few rows; ``COPY ... FROM STDIN`` on PostgreSQL for more."""
-    if not rows:
+    insert_stream(conn, table, columns, rows, len(rows))
+
+
+def insert_stream(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+    count: int,
+) -> None:
+    """``insert`` of ``count`` rows given by an iterable, consumed once."""
+    if not count:
         return
     names = ", ".join(columns)
-    if conn.dialect.name != "postgresql" or len(rows) < COPY_FROM:
+    if conn.dialect.name != "postgresql" or count < COPY_FROM:
         marks = ", ".join("?" * len(columns))
         many(conn, f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
         return

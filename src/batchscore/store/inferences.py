@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection, insert, select
 
@@ -27,6 +27,29 @@ def insert_chunk(
             row_count=row_count,
             payload=payload,
         )
+    )
+
+
+def insert_chunks(
+    conn: Connection, execution_id: int, batch: Sequence[tuple[int, int, int, int, bytes]]
+) -> None:
+    """Insert chunks given as (seq, first device, row_start, row_count, payload), in one
+    statement (the driver's many-row insert)."""
+    if not batch:
+        return
+    conn.execute(
+        insert(chunks),
+        [
+            {
+                "execution_id": execution_id,
+                "seq": seq,
+                "device_id": device,
+                "row_start": start,
+                "row_count": count,
+                "payload": payload,
+            }
+            for seq, device, start, count, payload in batch
+        ],
     )
 
 

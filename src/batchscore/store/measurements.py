@@ -31,8 +31,8 @@ from batchscore.store.tables import measurement_values, measurements
 m = measurements
 v = measurement_values
 
-_DOC_COLUMNS = ("id", "tenant_id", "device_id", "time_ns", "type", "fragments")
-_VALUE_COLUMNS = (
+DOC_COLUMNS = ("id", "tenant_id", "device_id", "time_ns", "type", "fragments")
+VALUE_COLUMNS = (
     "tenant_id",
     "device_id",
     "fragment",
@@ -48,7 +48,7 @@ _DELETE_VALUE = (
 )
 
 
-def _new_ids(conn: Connection, count: int) -> list[int]:
+def new_ids(conn: Connection, count: int) -> list[int]:
     """``count`` fresh measurement ids, ascending. On SQLite the write transaction holds the
     database's write lock (BEGIN IMMEDIATE), so the ids after the largest ever used are free;
     inserting them moves AUTOINCREMENT's counter past them. On PostgreSQL they come from the
@@ -79,12 +79,12 @@ def insert_measurements(
     their ids, in order."""
     if not items:
         return []
-    ids = _new_ids(conn, len(items))
+    ids = new_ids(conn, len(items))
     dumps = json.dumps
     driver.insert(
         conn,
         "measurements",
-        _DOC_COLUMNS,
+        DOC_COLUMNS,
         [
             (
                 new_id,
@@ -100,7 +100,7 @@ def insert_measurements(
     driver.insert(
         conn,
         "measurement_values",
-        _VALUE_COLUMNS,
+        VALUE_COLUMNS,
         [
             (tenant, item.source, s.fragment, s.series, item.time_ns, new_id, s.value, s.unit)
             for new_id, item in zip(ids, items, strict=True)
@@ -162,7 +162,7 @@ def insert_values(conn: Connection, tenant: str, rows: Sequence[ValueRow]) -> in
     grouped = _grouped(rows)
     if not grouped:
         return 0
-    ids = _new_ids(conn, len(grouped))
+    ids = new_ids(conn, len(grouped))
     names = _Names()
     docs: list[tuple[Any, ...]] = []
     values: list[tuple[Any, ...]] = []
@@ -172,8 +172,8 @@ def insert_values(conn: Connection, tenant: str, rows: Sequence[ValueRow]) -> in
             (tenant, device, r.fragment, r.series, time_ns, new_id, r.value, r.unit)
             for r in members
         )
-    driver.insert(conn, "measurements", _DOC_COLUMNS, docs)
-    driver.insert(conn, "measurement_values", _VALUE_COLUMNS, values)
+    driver.insert(conn, "measurements", DOC_COLUMNS, docs)
+    driver.insert(conn, "measurement_values", VALUE_COLUMNS, values)
     return len(docs)
 
 

@@ -86,7 +86,94 @@ def read_series(
     stored (lowest id) counts. The primary key serves the range scan in this order."""
     rows = driver.rows(conn, _SERIES_QMARK, (tenant, device_id, fragment, series, start_ns, end_ns))
     pairs = np.array(rows, dtype=_PAIR)
-    times, values = pairs["t"], pairs["v"]
+    return _first_per_instant(pairs["t"], pairs["v"])
+
+
+# PostgreSQL's binary COPY format of rows of (int8, int8, float8): a field count, then each
+# field's length and big-endian value.
+_COPY_ROW = np.dtype(
+    [
+        ("n", ">i2"),
+        ("lk", ">i4"),
+        ("k", ">i8"),
+        ("lt", ">i4"),
+        ("t", ">i8"),
+        ("lv", ">i4"),
+        ("v", ">f8"),
+    ]
+)
+_COPY_HEADER = 19  # signature (11), flags (4), header extension length (4, zero)
+_COPY_TRAILER = 2
+
+
+def read_paths(
+    conn: Connection,
+    tenant: str,
+    device_id: int,
+    paths: Sequence[tuple[str, str]],
+    start_ns: int,
+    end_ns: int,
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+    """``read_series`` of each (fragment, series) of ``paths``. On PostgreSQL one query for
+    the device, its rows (tagged with their path's index) copied out in the binary format
+    straight into numpy; on SQLite, in-process, one primary-key range scan per path (as fast
+    as one scan of them all, and each yields two columns instead of three)."""
+    if not paths:
+        return []
+    if conn.dialect.name != "postgresql":
+        return [
+            read_series(conn, tenant, device_id, fragment, series, start_ns, end_ns)
+            for fragment, series in paths
+        ]
+    cases = " ".join("WHEN fragment = %s AND series = %s THEN " + str(i) for i in range(len(paths)))
+    fragments = list(dict.fromkeys(f for f, _ in paths))
+    names = list(dict.fromkeys(n for _, n in paths))
+    sql = (
+        f"COPY (SELECT (CASE {cases} ELSE -1 END)::int8, time_ns, value "  # noqa: S608
+        "FROM measurement_values WHERE tenant_id = %s AND device_id = %s "
+        f"AND fragment IN ({', '.join(['%s'] * len(fragments))}) "
+        f"AND series IN ({', '.join(['%s'] * len(names))}) AND time_ns >= %s AND time_ns < %s "
+        "ORDER BY fragment, series, time_ns, measurement_id) TO STDOUT (FORMAT BINARY)"
+    )
+    params = (
+        *(x for path in paths for x in path),
+        tenant,
+        device_id,
+        *fragments,
+        *names,
+        start_ns,
+        end_ns,
+    )
+    cursor = conn.connection.cursor()
+    try:
+        with cursor.copy(sql, params) as copy:
+            data = b"".join(bytes(block) for block in copy)
+    finally:
+        cursor.close()
+    count, odd = divmod(len(data) - _COPY_HEADER - _COPY_TRAILER, _COPY_ROW.itemsize)
+    if odd or not data.startswith(b"PGCOPY\n\xff\r\n\x00") or data[15:19] != bytes(4):
+        # not the layout read below (a header extension): read it per path instead
+        return [
+            read_series(conn, tenant, device_id, fragment, series, start_ns, end_ns)
+            for fragment, series in paths
+        ]
+    rows = np.frombuffer(data, dtype=_COPY_ROW, count=count, offset=_COPY_HEADER)
+    keys = rows["k"].astype(np.int64)
+    # Rows come by (fragment, series), not by index: order them by index, keeping time order.
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    times, values = rows["t"].astype(np.int64)[order], rows["v"].astype(np.float64)[order]
+    bounds = np.searchsorted(keys, np.arange(len(paths) + 1))
+    return [
+        _first_per_instant(times[bounds[i] : bounds[i + 1]], values[bounds[i] : bounds[i + 1]])
+        for i in range(len(paths))
+    ]
+
+
+def _first_per_instant(
+    times: npt.NDArray[np.int64], values: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """One value per instant: the first (lowest measurement id) where several share one."""
     if len(times) > 1:
         repeated = times[1:] == times[:-1]
         if repeated.any():
