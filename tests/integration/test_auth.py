@@ -27,6 +27,7 @@ READ_ROUTES = [
     ("GET", f"{BASE}/job/1/history/1"),
     ("GET", f"{BASE}/job/1/history/1/inferences"),
     ("GET", f"{BASE}/job/1/status"),
+    ("GET", f"{BASE}/job/1/history/1/actions"),
     ("GET", f"{BASE}/models"),
     ("GET", f"{BASE}/model/x"),
     ("GET", f"{BASE}/model/x/source"),
