@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.schemas  # imported at collection: see below
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,12 @@ from schemathesis.generation.case import Case
 from schemathesis.schemas import APIOperation
 
 from tests.integration.conftest import World, periodic_job
+
+# schemathesis imports its OpenAPI modules lazily, on the first `from_dict`. Imported then, in
+# the middle of the session, pytest compiles them while threads left by earlier tests may be
+# compiling too, and CPython 3.11 before 3.11.8 can fail such a concurrent
+# compile with "SystemError: AST constructor recursion depth mismatch" (CPython gh-106905). They
+# are imported above, at collection, when no other thread runs.
 
 BASE = "/service/zementis"
 EXAMPLES = int(os.environ.get("BATCHSCORE_API_FUZZ_EXAMPLES", "12"))
