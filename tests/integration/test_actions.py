@@ -233,6 +233,11 @@ def test_outlier_rule_raises_counts_clears_and_calls_back_once(
         world.device, 32, "vibration-alarm"
     )  # fmt: skip
     assert headers["X-Batchscore-Delivery"] == document["delivery"]
+    # the alarm and the event are dated by the last record that met the rule, not the delivery
+    last = datetime.fromisoformat(document["lastTime"])
+    assert T0 <= last < T0 + timedelta(hours=1)
+    assert datetime.fromisoformat(alarm["time"]) == last
+    assert [datetime.fromisoformat(e["time"]) for e in events] == [last]
 
     # a later execution over the same data counts the open alarm up
     clock.advance(60)

@@ -17,6 +17,7 @@ from batchscore.domain.events import NewEvent
 from batchscore.domain.filters import AlarmFilter
 from batchscore.domain.finite import json_column
 from batchscore.domain.measurements import NewMeasurement, SeriesValue, to_ns
+from batchscore.domain.timefmt import parse_instant
 from batchscore.errors import Invalid
 from batchscore.execution.codec import Chunk
 from batchscore.service.documents import require_source
@@ -68,6 +69,14 @@ def template_fields(effect: StoredEffect, device_name: str | None) -> dict[str, 
     return fields
 
 
+def effect_time_ns(effect: StoredEffect, now: datetime) -> int:
+    """When an alarm or event of ``effect`` happened: the last record of the device that met
+    the rule (so a late delivery, a retry or a backfill dates it by the data, as an alarm on
+    the platform is dated by what it reports), else ``now``."""
+    last = effect.payload.get("fields", {}).get("lastTime")
+    return to_ns(parse_instant(last)) if isinstance(last, str) else to_ns(now)
+
+
 def apply_effect(
     writer: PlatformWriter,
     effect: StoredEffect,
@@ -86,7 +95,7 @@ def apply_effect(
             NewAlarm(
                 source=effect.device,
                 type=payload["type"],
-                time_ns=to_ns(now),
+                time_ns=effect_time_ns(effect, now),
                 text=render_template(payload["text"], fields) or payload["type"],
                 severity=Severity(payload["severity"]),
             ),
@@ -102,7 +111,7 @@ def apply_effect(
             NewEvent(
                 source=effect.device,
                 type=payload["type"],
-                time_ns=to_ns(now),
+                time_ns=effect_time_ns(effect, now),
                 text=render_template(payload["text"], fields) or payload["type"],
                 fragments={ACTION_FRAGMENT: {"delivery": effect.key, "rule": effect.rule}},
             ),
