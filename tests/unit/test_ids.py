@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from batchscore.domain.documents import object_id
+from batchscore.domain.documents import object_id, whole_number
 from batchscore.errors import Invalid
 from batchscore.service.job_requests import parse_job_request
 from batchscore.service.jobs import parse_int_id
+from batchscore.web.pages_executions import Filters
+from batchscore.web.rule_form import rule_actions
 from tests.unit.test_job_requests import body
 
 
@@ -55,3 +57,29 @@ def test_a_job_target_id_as_digits_or_a_number(target: Any, parsed: int) -> None
 def test_job_ids_and_execution_numbers_follow_the_same_rules(text: str) -> None:
     assert parse_int_id(text) is None
     assert parse_int_id("17") == 17
+
+
+@pytest.mark.parametrize(
+    ("given", "digits", "parsed"),
+    [
+        ("0", 18, 0),
+        ("42", 18, 42),
+        ("123456", 6, 123456),
+        ("1234567", 6, None),
+        ("²", 18, None),  # a digit to str.isdigit that int() refuses: the console answered 500
+        ("٤٢", 18, None),
+        ("", 18, None),
+        ("-1", 18, None),
+    ],
+)
+def test_whole_numbers_the_console_reads(given: str, digits: int, parsed: int | None) -> None:
+    assert whole_number(given, digits) == parsed
+
+
+def test_console_forms_read_only_ascii_digits_as_numbers() -> None:
+    fields = {"name": "r", "output": "outlier", "test": "equals", "value": "true"}
+    fields |= {"atLeast": "²", "alarmType": "t", "severity": "MAJOR", "text": ""}
+    rule = rule_actions(fields)
+    assert rule is not None
+    assert rule[0]["when"]["atLeast"] == "²"  # left as typed, for the API to refuse
+    assert Filters.read("²", "", "x").device is None

@@ -86,15 +86,21 @@ def source_id(source: Any, label: str, errors: list[str]) -> int | None:
     return parsed
 
 
+def whole_number(text: str, max_digits: int = 18) -> int | None:
+    """``text`` as a non-negative integer of at most ``max_digits`` ASCII digits, else None
+    (``str.isdigit`` alone also accepts digits such as "²" that ``int`` refuses)."""
+    if text.isascii() and text.isdigit() and len(text) <= max_digits:
+        return int(text)
+    return None
+
+
 def object_id(text: str | int) -> int | None:
     """Managed object (and measurement, alarm, event) ids are positive 63-bit integers; anything
     else names no object."""
     if isinstance(text, int):
         return text if 0 < text < 2**63 else None
-    if text.isascii() and text.isdigit() and 0 < len(text) < 19:
-        value = int(text)
-        return value if value > 0 else None
-    return None
+    value = whole_number(text)
+    return value if value else None
 
 
 def time_of(value: Any, label: str, errors: list[str], field: str = "time") -> datetime | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from batchscore.domain.documents import whole_number
 from batchscore.errors import field_of
 from batchscore.scheduling.schedules import zone_or_none
 
@@ -113,13 +114,13 @@ def local_instant(text: str, zone_name: str) -> str | None:
 def job_body(values: Mapping[str, str], mappings: Mapping[str, str]) -> dict[str, Any]:
     """The JSON body the Jobs API takes, built from the form."""
     target: Any = values["associatedGroupOrDeviceId"]
-    if target.isdigit() and len(target) < 19:
-        target = int(target)
+    if (number := whole_number(target)) is not None:
+        target = number
     schedule: dict[str, Any] = {"frequency": values["frequency"]}
     if values["frequency"] == "periodic":
         window: Any = values["dataFromPreviousNSeconds"]
-        if window.isdigit() and len(window) < 19:
-            window = int(window)
+        if (seconds := whole_number(window)) is not None:
+            window = seconds
         schedule.update(
             cronExpression=values["cronExpression"],
             timeZone=values["timeZone"],

@@ -14,6 +14,7 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from batchscore.domain.documents import whole_number
 from batchscore.domain.finite import finite_or_none
 from batchscore.domain.jobs import Execution, Job
 from batchscore.domain.measurements import to_ns
@@ -78,7 +79,7 @@ class Filters:
 
     @classmethod
     def read(cls, device: str, outliers: str, output: str) -> Filters:
-        chosen = int(device) if device.isdigit() and len(device) < 19 else None
+        chosen = whole_number(device)
         return cls(chosen, outliers in ("1", "true", "on"), output[:255])
 
     def params(self) -> dict[str, Any]:
@@ -235,7 +236,7 @@ def _context(
 
 
 def _after(text: str) -> int:
-    return int(text) if text.isdigit() and len(text) < 19 else 0
+    return whole_number(text) or 0
 
 
 @router.get("/jobs/{job_id}/executions/{number}")
@@ -346,11 +347,12 @@ def chart_data(
     job = svc.jobs.get(tenant, job_id)
     run = svc.jobs.execution(tenant, job_id, number)
     kinds, _ = _kinds(svc, tenant, job, run)
-    chosen = [int(d) for d in devices.split(",") if d.isdigit() and len(d) < 19][:CHART_DEVICES]
+    chosen = [n for d in devices.split(",") if (n := whole_number(d)) is not None][:CHART_DEVICES]
     if output not in kinds.numeric or not chosen or not run.status.finished:
         return JSONResponse({"output": output, "flag": kinds.flag, "devices": []})
     start_ns, end_ns = _span(svc, run)
-    sampler = Downsampler(chosen, start_ns, end_ns, int(width) if width.isdigit() else 800)
+    pixels = whole_number(width, 6)
+    sampler = Downsampler(chosen, start_ns, end_ns, 800 if pixels is None else pixels)
     for chunk in svc.inferences.records_of(run):
         sampler.add(chunk, output, flags_of(chunk, kinds.flag))
     names = svc.job_views.objects(tenant, chosen)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from batchscore.domain.documents import whole_number
 from batchscore.domain.jobs import ExecutionStatus, Job
 from batchscore.errors import Invalid
 from batchscore.scheduling.preview import preview_fire_times
@@ -44,7 +45,7 @@ NOTICES = {
 
 
 def _page_number(text: str) -> int:
-    return int(text) if text.isdigit() and len(text) < 7 else 1
+    return number if (number := whole_number(text, 6)) is not None else 1
 
 
 @router.get("/")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from batchscore.domain.actions import render_template, template_problem
+from batchscore.domain.documents import whole_number
 
 PREFIX = "rule."
 TESTS = (("equals", "equals"), ("greaterThan", "greater than"), ("lessThan", "less than"))
@@ -54,8 +55,8 @@ def rule_actions(values: Mapping[str, str]) -> list[dict[str, Any]] | None:
     if not values.get("output"):
         return None
     at_least: Any = values["atLeast"]
-    if at_least.isdigit() and len(at_least) < 10:
-        at_least = int(at_least)
+    if (count := whole_number(at_least, 9)) is not None:
+        at_least = count
     return [
         {
             "name": values["name"],
